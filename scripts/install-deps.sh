@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages strata builds with and tests against. Idempotent and quiet when
+# everything is already present; needs root (or sudo) only when something is missing.
+set -euo pipefail
+build_pkgs=(cmake g++ make pkg-config libarchive-dev nlohmann-json3-dev libzstd-dev libfmt-dev
+  libssl-dev zlib1g-dev libgtest-dev libseccomp-dev libcurl4-openssl-dev)
+peer_pkgs=(docker.io docker-registry skopeo umoci busybox-static debootstrap jq tar gzip)
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--build-only" ] || want+=("${peer_pkgs[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,68 @@
+// Layer tarballs <-> directory trees.
+//
+// extractLayer applies one layer tar (as found in an image: plain, gzip or zstd) to a directory,
+// never writing outside it: every parent path is resolved with openat2(RESOLVE_IN_ROOT), final
+// components are created with *at() calls that do not follow symlinks, entries whose names
+// escape ("../x", after cleaning) are rejected with an error naming the entry, and hardlink
+// targets resolve inside the root too. Ownership, modes (including setuid, which is kept as
+// data and never acted on), mtimes and xattrs are restored; device nodes are created when
+// running as root.
+//
+// Whiteouts: with WhiteoutMode::Overlay (the store's snapshots, stacked later with overlayfs),
+// ".wh.NAME" becomes a 0:0 character device NAME and ".wh..wh..opq" sets the
+// trusted.overlay.opaque="y" xattr on its directory. With WhiteoutMode::Apply (flattening layers
+// onto one tree, e.g. export or ADD), ".wh.NAME" removes NAME and an opaque marker empties the
+// directory of what earlier layers put there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "layer/compression.h"
+#include "util/error.h"
+
+namespace strata::layer {
+
+enum class WhiteoutMode { Overlay, Apply };
+
+struct ExtractOptions {
+  WhiteoutMode whiteouts = WhiteoutMode::Overlay;
+  // Refuse to extract more than this many uncompressed bytes (a decompression bomb guard).
+  uint64_t maxBytes = uint64_t(1) << 40;
+  // When false (not root), ownership and device nodes are skipped instead of failing.
+  bool restoreOwnership = true;
+};
+
+struct ExtractResult {
+  std::string diffIdHex;          // sha256 of the uncompressed tar stream, all of it
+  uint64_t uncompressedSize = 0;  // bytes of the uncompressed tar stream
+  Compression compression = Compression::None;
+};
+
+// Extracts the layer read from src into the existing directory root. The whole stream is read
+// (so the digest covers trailing padding). On error the directory may hold a partial tree; the
+// caller extracts into a temporary directory and discards it.
+Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::string& root,
+                                   const ExtractOptions& options = {});
+
+// Digest of a layer's uncompressed tar stream without extracting it.
+Result<ExtractResult> digestLayer(std::unique_ptr<Reader> src);
+
+struct WriteTarOptions {
+  // Fixed mtime for every entry (reproducible output); -1 keeps the files' own.
+  int64_t mtime = -1;
+};
+
+// Writes the tree under root as a POSIX (PAX) tar to fd: entries in sorted order, parents before
+// children, names relative to root without a leading "./", directories with a trailing '/',
+// hardlinks as type '1' entries, xattrs as PAX SCHILY.xattr records, uid/gid numeric. Returns the
+// sha256 hex and size of what was written.
+struct WriteTarResult {
+  std::string sha256Hex;
+  uint64_t size = 0;
+};
+Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
+                                       const WriteTarOptions& options = {});
+
+}  // namespace strata::layer
