@@ -30,6 +30,9 @@ std::unique_ptr<Reader> fdReader(int fd);
 // Wraps src, detecting and undoing gzip or zstd (or passing plain data through). The returned
 // reader owns src. Corrupt input is an error naming the format.
 Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src);
+// As above, and stores the detected compression in detected.
+Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src,
+                                                    Compression& detected);
 // Wraps src and computes the sha256 of every byte read through it (the caller keeps a pointer
 // to read the digest after the stream is drained).
 class HashingReader : public Reader {

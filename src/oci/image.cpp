@@ -1,5 +1,7 @@
 #include "oci/image.h"
 
+#include <algorithm>
+
 #include "oci/media_types.h"
 
 namespace strata::oci {

@@ -150,6 +150,21 @@ static Status removeAllAt(int dirfd, const std::string& name, const std::string&
 
 Status removeAll(const std::string& path) { return removeAllAt(AT_FDCWD, path, path); }
 
+Result<std::vector<std::string>> listDirectory(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return names;
+    return failErrno("opendir `" + dir + "`");
+  }
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return names;
+}
+
 bool pathExists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.h"
 #include "util/fd.h"
@@ -35,6 +36,8 @@ Status fsyncFd(int fd, const std::string& what);
 Status mkdirAll(const std::string& path, mode_t mode = 0755);
 // Removes path and everything under it without following symlinks. A missing path is fine.
 Status removeAll(const std::string& path);
+// Names in dir (without "." and ".."), unsorted. A missing dir is empty.
+Result<std::vector<std::string>> listDirectory(const std::string& dir);
 bool pathExists(const std::string& path);
 bool isDirectory(const std::string& path);
 // Bytes of disk-visible content under path (regular file sizes, symlink lengths), not following

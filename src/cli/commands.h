@@ -1,0 +1,38 @@
+// The command table: every strata command, each implemented in its own cmd_*.cpp file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace strata::cli {
+
+// Options that come before the command name.
+struct Globals {
+  std::string root;  // --root, else $STRATA_ROOT, else /var/lib/strata
+};
+
+using Handler = int (*)(const Globals& g, const std::vector<std::string>& args);
+
+struct Command {
+  const char* path;  // "images", "image ls", "system df"
+  Handler run;
+  const char* summary;
+};
+
+// Commands by file.
+int cmdImport(const Globals&, const std::vector<std::string>&);
+int cmdImages(const Globals&, const std::vector<std::string>&);
+int cmdImageInspect(const Globals&, const std::vector<std::string>&);
+int cmdHistory(const Globals&, const std::vector<std::string>&);
+int cmdTag(const Globals&, const std::vector<std::string>&);
+int cmdRmi(const Globals&, const std::vector<std::string>&);
+int cmdImagePrune(const Globals&, const std::vector<std::string>&);
+int cmdSave(const Globals&, const std::vector<std::string>&);
+int cmdLoad(const Globals&, const std::vector<std::string>&);
+int cmdSystemDf(const Globals&, const std::vector<std::string>&);
+int cmdVersion(const Globals&, const std::vector<std::string>&);
+
+// Parses global flags, finds the command and runs it; returns the exit status.
+int runCli(const std::vector<std::string>& args);
+
+}  // namespace strata::cli

@@ -1,0 +1,42 @@
+#include "cli/common.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace strata::cli {
+
+Result<store::Store> openStore(const Globals& g) { return store::Store::open(g.root); }
+
+Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
+                  const std::string& synopsis, const std::string& description,
+                  bool interspersed) {
+  Parsed p;
+  auto r = flags.parse(argv, interspersed);
+  if (!r) {
+    p.done = true;
+    p.status = reportError(r.error().what() + " (see 'strata " + flags.command() + " --help')");
+    return p;
+  }
+  if (flags.helpRequested()) {
+    std::fputs(flags.usage(synopsis, description).c_str(), stdout);
+    p.done = true;
+    return p;
+  }
+  p.args = std::move(*r);
+  return p;
+}
+
+bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
+               size_t max, int& status) {
+  if (args.size() >= min && args.size() <= max) return true;
+  std::string want;
+  if (min == max) want = fmt::format("exactly {} argument{}", min, min == 1 ? "" : "s");
+  else if (max == SIZE_MAX) want = fmt::format("at least {} argument{}", min, min == 1 ? "" : "s");
+  else want = fmt::format("at least {} and at most {} arguments", min, max);
+  status = reportError(fmt::format("\"strata {}\" requires {} (see 'strata {} --help')", command,
+                                   want, command));
+  return false;
+}
+
+}  // namespace strata::cli

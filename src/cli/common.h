@@ -1,0 +1,31 @@
+// Helpers shared by the command files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "store/store.h"
+
+namespace strata::cli {
+
+Result<store::Store> openStore(const Globals& g);
+
+// Parses flags for a command; on --help prints usage and sets done with status 0, on a bad flag
+// prints the error and sets done with status 125.
+struct Parsed {
+  std::vector<std::string> args;
+  bool done = false;
+  int status = 0;
+};
+Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
+                  const std::string& synopsis, const std::string& description,
+                  bool interspersed = true);
+
+// Checks the positional argument count; prints Docker's message and returns false when wrong.
+bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
+               size_t max, int& status);
+
+}  // namespace strata::cli

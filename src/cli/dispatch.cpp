@@ -1,0 +1,97 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "store/layout.h"
+
+namespace strata::cli {
+
+namespace {
+
+const Command kCommands[] = {
+    {"images", cmdImages, "List images"},
+    {"image ls", cmdImages, "List images"},
+    {"image list", cmdImages, "List images"},
+    {"image inspect", cmdImageInspect, "Display detailed information on one or more images"},
+    {"inspect", cmdImageInspect, "Return low-level information on images"},
+    {"history", cmdHistory, "Show the history of an image"},
+    {"image history", cmdHistory, "Show the history of an image"},
+    {"tag", cmdTag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"},
+    {"image tag", cmdTag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"},
+    {"rmi", cmdRmi, "Remove one or more images"},
+    {"image rm", cmdRmi, "Remove one or more images"},
+    {"image remove", cmdRmi, "Remove one or more images"},
+    {"image prune", cmdImagePrune, "Remove unused images"},
+    {"import", cmdImport, "Import the contents from a tarball to create a filesystem image"},
+    {"image import", cmdImport, "Import the contents from a tarball to create a filesystem image"},
+    {"save", cmdSave, "Save one or more images to a tar archive (streamed to STDOUT by default)"},
+    {"image save", cmdSave, "Save one or more images to a tar archive"},
+    {"load", cmdLoad, "Load an image from a tar archive or STDIN"},
+    {"image load", cmdLoad, "Load an image from a tar archive or STDIN"},
+    {"system df", cmdSystemDf, "Show strata disk usage"},
+    {"version", cmdVersion, "Show the strata version information"},
+};
+
+void printHelp() {
+  std::printf(
+      "\nUsage:  strata [OPTIONS] COMMAND\n\n"
+      "A daemonless, Docker-compatible container image builder and runtime\n\n"
+      "Options:\n"
+      "      --root string   Store directory (default $STRATA_ROOT or /var/lib/strata)\n"
+      "  -v, --version       Print version information and quit\n\n"
+      "Commands:\n");
+  for (const auto& c : kCommands) std::printf("  %-16s%s\n", c.path, c.summary);
+}
+
+}  // namespace
+
+int runCli(const std::vector<std::string>& argv) {
+  Globals g;
+  size_t i = 0;
+  for (; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "--root") {
+      if (i + 1 >= argv.size()) return reportError("flag needs an argument: --root");
+      g.root = argv[++i];
+    } else if (a.rfind("--root=", 0) == 0) {
+      g.root = a.substr(7);
+    } else if (a == "-v" || a == "--version") {
+      return cmdVersion(g, {});
+    } else if (a == "-h" || a == "--help") {
+      printHelp();
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      return reportError("unknown flag: " + a);
+    } else {
+      break;
+    }
+  }
+  if (g.root.empty()) g.root = store::Layout::defaultRoot();
+  if (i >= argv.size()) {
+    printHelp();
+    return 0;
+  }
+  // Longest match first: "image ls" before "image".
+  const Command* best = nullptr;
+  size_t bestWords = 0;
+  for (const auto& c : kCommands) {
+    std::vector<std::string> words;
+    std::string path = c.path;
+    for (size_t p = 0, q; p <= path.size(); p = q + 1) {
+      q = path.find(' ', p);
+      if (q == std::string::npos) q = path.size();
+      words.push_back(path.substr(p, q - p));
+    }
+    if (i + words.size() > argv.size()) continue;
+    bool match = true;
+    for (size_t w = 0; w < words.size(); ++w) match = match && argv[i + w] == words[w];
+    if (match && words.size() > bestWords) best = &c, bestWords = words.size();
+  }
+  if (!best) return reportError("unknown command: strata " + argv[i] + " (see 'strata --help')");
+  std::vector<std::string> rest(argv.begin() + static_cast<long>(i + bestWords), argv.end());
+  return best->run(g, rest);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,225 @@
+#include "image/images.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "oci/media_types.h"
+#include "util/format.h"
+#include "util/fs.h"
+
+namespace strata::image {
+
+using store::ImageRecord;
+
+std::string familiarTag(const std::string& qualified) {
+  auto ref = oci::Reference::parse(qualified);
+  return ref ? ref->familiar() : qualified;
+}
+
+static bool hasTag(const ImageRecord& r, const std::string& tag) {
+  return std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end();
+}
+
+// The record a parsed reference names, if any: by tag, or by repository@digest.
+static const ImageRecord* findByReference(const std::vector<ImageRecord>& recs,
+                                          const oci::Reference& ref) {
+  if (ref.digest) {
+    std::string want = ref.repository() + "@" + ref.digest->str();
+    for (const auto& r : recs) {
+      if (std::find(r.digests.begin(), r.digests.end(), want) != r.digests.end()) return &r;
+    }
+    for (const auto& r : recs) {
+      if (r.manifest == *ref.digest) return &r;
+    }
+    return nullptr;
+  }
+  std::string want = ref.str();
+  for (const auto& r : recs)
+    if (hasTag(r, want)) return &r;
+  return nullptr;
+}
+
+Result<ImageRecord> resolve(const store::Store& s, std::string_view arg) {
+  std::vector<ImageRecord> recs = TRY(s.images());
+  auto ref = oci::Reference::parse(arg);
+  if (ref) {
+    if (const ImageRecord* r = findByReference(recs, *ref)) return *r;
+  }
+  if (auto prefix = oci::asImageIdPrefix(arg)) {
+    const ImageRecord* found = nullptr;
+    for (const auto& r : recs) {
+      if (r.id.hex.compare(0, prefix->size(), *prefix) != 0) continue;
+      if (found && found->id != r.id)
+        return failInvalid("image ID prefix `" + std::string(arg) + "` is ambiguous");
+      found = &r;
+    }
+    if (found) return *found;
+  }
+  if (!ref && !oci::asImageIdPrefix(arg)) return fail(std::move(ref).error());
+  return failInvalid("No such image: " + std::string(arg));
+}
+
+Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
+  Loaded l;
+  l.record = r;
+  std::string m = TRY(s.readBlob(r.manifest));
+  l.manifest = TRY_CTX(oci::parseManifest(m), "image " + r.id.str());
+  std::string c = TRY(s.readBlob(r.id));
+  l.config = TRY_CTX(oci::parseImageConfig(c), "image " + r.id.str());
+  return l;
+}
+
+Result<ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,
+                             const std::vector<LayerDesc>& layers,
+                             const std::vector<oci::Reference>& tags) {
+  std::string configBytes = oci::serialize(oci::toJson(config));
+  oci::Digest configDigest = TRY(s.putBlob(configBytes));
+  oci::Manifest m;
+  m.mediaType = std::string(oci::media::kOciManifest);
+  m.config.mediaType = std::string(oci::media::kOciConfig);
+  m.config.digest = configDigest;
+  m.config.size = static_cast<int64_t>(configBytes.size());
+  for (const auto& l : layers) m.layers.push_back(l.blob);
+  oci::Digest manifestDigest = TRY(s.putBlob(oci::serialize(oci::toJson(m))));
+  return recordImage(s, configDigest, manifestDigest, tags);
+}
+
+// Removes tag from every record but keep; returns nothing (records that lose their last tag
+// stay, dangling, as in Docker).
+static void moveTag(std::vector<ImageRecord>& recs, const std::string& tag, const oci::Digest& keep) {
+  for (auto& r : recs) {
+    if (r.id == keep) continue;
+    std::erase(r.tags, tag);
+  }
+}
+
+Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest,
+                                const oci::Digest& manifestDigest,
+                                const std::vector<oci::Reference>& tags,
+                                const std::vector<std::string>& repoDigests) {
+  ImageRecord saved;
+  std::string now = nowRfc3339Nano();
+  TRYV(s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
+    auto it = std::find_if(recs.begin(), recs.end(),
+                           [&](const ImageRecord& r) { return r.id == configDigest; });
+    if (it == recs.end()) {
+      ImageRecord r;
+      r.id = configDigest;
+      r.manifest = manifestDigest;
+      r.added = now;
+      recs.push_back(std::move(r));
+      it = std::prev(recs.end());
+    }
+    for (const auto& t : tags) {
+      std::string q = t.str();
+      moveTag(recs, q, configDigest);
+      if (!hasTag(*it, q)) it->tags.push_back(q);
+      it->lastTagTime = now;
+    }
+    for (const auto& d : repoDigests)
+      if (std::find(it->digests.begin(), it->digests.end(), d) == it->digests.end())
+        it->digests.push_back(d);
+    saved = *it;
+    return {};
+  }));
+  return saved;
+}
+
+Status tag(store::Store& s, const ImageRecord& image, const oci::Reference& ref) {
+  if (ref.digest) return failInvalid("refusing to create a tag with a digest reference: " + ref.familiar());
+  TRYV(recordImage(s, image.id, image.manifest, {ref}));
+  return {};
+}
+
+Result<std::vector<oci::Digest>> imagesInUse(const store::Store& s) {
+  std::vector<oci::Digest> out;
+  const std::string dir = s.layout().containersDir();
+  auto names = TRY(listDirectory(dir));
+  for (const auto& n : names) {
+    auto text = readFile(dir + "/" + n + "/container.json");
+    if (!text) continue;  // a container being created or removed
+    auto j = oci::Json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    if (auto d = oci::Digest::parse(j.value("Image", ""))) out.push_back(*d);
+  }
+  return out;
+}
+
+static std::string shortId(const oci::Digest& d) { return d.hex.substr(0, 12); }
+
+// Distinct repositories among fully qualified tags.
+static size_t repositoryCount(const std::vector<std::string>& tags) {
+  std::set<std::string> repos;
+  for (const auto& t : tags) {
+    auto ref = oci::Reference::parse(t);
+    repos.insert(ref ? ref->repository() : t);
+  }
+  return repos.size();
+}
+
+Result<RemoveResult> remove(store::Store& s, const std::vector<std::string>& args,
+                            const RemoveOptions& opt) {
+  RemoveResult result;
+  std::vector<std::string>& lines = result.lines;
+  std::vector<std::string>& errors = result.errors;
+  std::vector<oci::Digest> inUse = TRY(imagesInUse(s));
+  auto used = [&](const oci::Digest& d) {
+    return std::find(inUse.begin(), inUse.end(), d) != inUse.end();
+  };
+  for (const auto& arg : args) {
+    auto target = resolve(s, arg);
+    if (!target) {
+      errors.push_back(target.error().what());
+      continue;
+    }
+    auto ref = oci::Reference::parse(arg);
+    bool byName = ref && findByReference(TRY(s.images()), *ref) != nullptr;
+    std::vector<std::string> out;
+    Status st = s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
+      out.clear();
+      auto it = std::find_if(recs.begin(), recs.end(),
+                             [&](const ImageRecord& r) { return r.id == target->id; });
+      if (it == recs.end()) return failInvalid("No such image: " + arg);
+      if (byName) {
+        std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
+        bool lastName = it->tags.size() + it->digests.size() <= 1;
+        if (lastName && used(it->id) && !opt.force)
+          return failInvalid("conflict: unable to remove repository reference \"" + arg +
+                             "\" (must force) - container is using its referenced image " +
+                             shortId(it->id));
+        std::erase(it->tags, name);
+        std::erase(it->digests, name);
+        out.push_back("Untagged: " + (ref->digest ? familiarTag(name) : ref->familiar()));
+        if (!it->tags.empty() || (!it->digests.empty() && !ref->digest)) return {};
+        // Last tag gone: the image's digest references go with it, then the image.
+        for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
+        it->digests.clear();
+        if (used(it->id)) return {};  // forced: keep the image (dangling) for its container
+      } else {
+        if (used(it->id) && !opt.force)
+          return failInvalid("conflict: unable to delete " + shortId(it->id) +
+                             " (cannot be forced) - image is being used by a container");
+        if (repositoryCount(it->tags) > 1 && !opt.force)
+          return failInvalid("conflict: unable to delete " + shortId(it->id) +
+                             " (must be forced) - image is referenced in multiple repositories");
+        if (used(it->id)) return failInvalid("conflict: unable to delete " + shortId(it->id) +
+                                            " - image is being used by a container");
+        for (const auto& t : it->tags) out.push_back("Untagged: " + familiarTag(t));
+        for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
+      }
+      out.push_back("Deleted: " + it->id.str());
+      recs.erase(it);
+      return {};
+    });
+    if (!st) {
+      errors.push_back(st.error().what());
+      continue;
+    }
+    lines.insert(lines.end(), out.begin(), out.end());
+  }
+  if (opt.prune && !lines.empty()) result.reclaimed = TRY(s.collectGarbage());
+  return result;
+}
+
+}  // namespace strata::image

@@ -1,0 +1,46 @@
+// Every path inside a strata store, in one place.
+//
+//   <root>/blobs/sha256/<hex>        content-addressed blobs: configs, manifests, layer tars
+//   <root>/layers/<diffid-hex>/diff  a layer unpacked once (overlay whiteout format), shared by
+//                                    every image that has the layer
+//   <root>/layers/<diffid-hex>/meta.json  {"blob","size","tarSize"} for that layer
+//   <root>/images.json               image records: ID, manifest, tags, digests
+//   <root>/containers/<id>/          container records (issue 3)
+//   <root>/tmp/                      partial writes; anything here is garbage after a crash
+//   <root>/locks/{index,gc}          flock files
+#pragma once
+
+#include <string>
+
+#include "oci/digest.h"
+
+namespace strata::store {
+
+class Layout {
+ public:
+  explicit Layout(std::string root) : root_(std::move(root)) {}
+
+  // $STRATA_ROOT if set, else /var/lib/strata.
+  static std::string defaultRoot();
+
+  const std::string& root() const { return root_; }
+  std::string blobsDir() const { return root_ + "/blobs/sha256"; }
+  std::string blob(const oci::Digest& d) const { return root_ + "/blobs/" + d.algorithm + "/" + d.hex; }
+  std::string layersDir() const { return root_ + "/layers"; }
+  std::string layerDir(const std::string& diffIdHex) const { return layersDir() + "/" + diffIdHex; }
+  std::string layerTree(const std::string& diffIdHex) const { return layerDir(diffIdHex) + "/diff"; }
+  std::string layerMeta(const std::string& diffIdHex) const {
+    return layerDir(diffIdHex) + "/meta.json";
+  }
+  std::string imagesFile() const { return root_ + "/images.json"; }
+  std::string containersDir() const { return root_ + "/containers"; }
+  std::string tmpDir() const { return root_ + "/tmp"; }
+  std::string locksDir() const { return root_ + "/locks"; }
+  std::string indexLock() const { return locksDir() + "/index"; }
+  std::string gcLock() const { return locksDir() + "/gc"; }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace strata::store

@@ -1,0 +1,302 @@
+#include "store/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "layer/tar.h"
+#include "oci/image.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+namespace strata::store {
+
+using Json = nlohmann::ordered_json;
+
+std::string Layout::defaultRoot() {
+  const char* env = std::getenv("STRATA_ROOT");
+  return env && *env ? std::string(env) : std::string("/var/lib/strata");
+}
+
+// ---------------------------------------------------------------- BlobWriter
+
+struct BlobWriter::Impl {
+  Store* store = nullptr;
+  std::string path;
+  UniqueFd fd;
+  Sha256 hash;
+  uint64_t size = 0;
+  bool committed = false;
+};
+
+BlobWriter::BlobWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlobWriter::BlobWriter(BlobWriter&&) noexcept = default;
+BlobWriter& BlobWriter::operator=(BlobWriter&&) noexcept = default;
+BlobWriter::~BlobWriter() {
+  if (impl_ && !impl_->committed) ::unlink(impl_->path.c_str());
+}
+
+Status BlobWriter::write(const void* data, size_t size) {
+  impl_->hash.update(data, size);
+  impl_->size += size;
+  return writeAll(impl_->fd.get(), data, size);
+}
+
+uint64_t BlobWriter::size() const { return impl_->size; }
+
+Result<oci::Digest> BlobWriter::commit(const std::optional<oci::Digest>& expected) {
+  oci::Digest got = oci::Digest::sha256(impl_->hash.hex());
+  if (expected && *expected != got)
+    return failInvalid("digest mismatch: expected " + expected->str() + ", content is " +
+                       got.str());
+  TRYV(fsyncFd(impl_->fd.get(), impl_->path));
+  impl_->fd.reset();
+  TRYV(impl_->store->adoptBlob(impl_->path, got));
+  impl_->committed = true;
+  return got;
+}
+
+// ---------------------------------------------------------------- Store
+
+Result<Store> Store::open(const std::string& root) {
+  if (root.empty()) return failInvalid("store root is empty");
+  Layout l(root);
+  for (const auto& d : {l.blobsDir(), l.layersDir(), l.containersDir(), l.tmpDir(), l.locksDir()})
+    TRYV_CTX(mkdirAll(d, 0700), "open store `" + root + "`");
+  return Store(std::move(l));
+}
+
+bool Store::hasBlob(const oci::Digest& d) const { return pathExists(layout_.blob(d)); }
+
+Result<std::string> Store::readBlob(const oci::Digest& d) const {
+  auto data = readFile(layout_.blob(d));
+  if (!data) {
+    if (data.error().code() == ENOENT) return failInvalid("blob " + d.str() + " is missing from the store");
+    return fail(std::move(data).error());
+  }
+  if (d.algorithm == "sha256" && Sha256::hexOf(*data) != d.hex)
+    return failInvalid("blob " + d.str() + " is corrupt: its content does not match its digest");
+  return std::move(*data);
+}
+
+Result<UniqueFd> Store::openBlob(const oci::Digest& d) const {
+  return openFile(layout_.blob(d), O_RDONLY);
+}
+
+Result<uint64_t> Store::blobSize(const oci::Digest& d) const {
+  struct stat st;
+  if (::stat(layout_.blob(d).c_str(), &st) < 0) return failErrno("stat blob " + d.str());
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Result<oci::Digest> Store::putBlob(std::string_view data) {
+  oci::Digest d = oci::Digest::of(data);
+  if (hasBlob(d)) return d;
+  BlobWriter w = TRY(newBlobWriter());
+  TRYV(w.write(data.data(), data.size()));
+  return w.commit(d);
+}
+
+Result<BlobWriter> Store::newBlobWriter() {
+  auto impl = std::make_unique<BlobWriter::Impl>();
+  impl->store = this;
+  std::string tmpl = layout_.tmpDir() + "/blob-XXXXXX";
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return failErrno("create temp blob in `" + layout_.tmpDir() + "`");
+  impl->fd.reset(fd);
+  impl->path = std::move(tmpl);
+  return BlobWriter(std::move(impl));
+}
+
+Status Store::adoptBlob(const std::string& path, const oci::Digest& d) {
+  std::string dest = layout_.blob(d);
+  if (::chmod(path.c_str(), 0444) < 0) return failErrno("chmod `" + path + "`");
+  if (pathExists(dest)) {  // another writer won the race; same content by definition
+    ::unlink(path.c_str());
+    return {};
+  }
+  TRYV(mkdirAll(dirName(dest), 0700));
+  if (::rename(path.c_str(), dest.c_str()) < 0)
+    return failErrno("rename `" + path + "` to `" + dest + "`");
+  return fsyncDir(dirName(dest));
+}
+
+// ---------------------------------------------------------------- layers
+
+bool Store::hasLayer(const std::string& diffIdHex) const {
+  return pathExists(layout_.layerMeta(diffIdHex));
+}
+
+Result<LayerInfo> Store::layerInfo(const std::string& diffIdHex) const {
+  std::string text = TRY_CTX(readFile(layout_.layerMeta(diffIdHex)),
+                             "layer sha256:" + diffIdHex + " is not in the store");
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return failInvalid("layer sha256:" + diffIdHex + ": corrupt meta.json");
+  LayerInfo info;
+  info.diffIdHex = diffIdHex;
+  info.blob = TRY_CTX(oci::Digest::parse(j.value("blob", "")), "layer sha256:" + diffIdHex);
+  info.size = j.value("size", uint64_t(0));
+  info.tarSize = j.value("tarSize", uint64_t(0));
+  return info;
+}
+
+Result<LayerInfo> Store::addLayer(std::unique_ptr<layer::Reader> src, const oci::Digest& diffId,
+                                  const oci::Digest& blob) {
+  return addLayerImpl(std::move(src), diffId, blob);
+}
+
+Result<LayerInfo> Store::addLayerUnverified(std::unique_ptr<layer::Reader> src) {
+  return addLayerImpl(std::move(src), std::nullopt, std::nullopt);
+}
+
+Result<LayerInfo> Store::addLayerImpl(std::unique_ptr<layer::Reader> src,
+                                      const std::optional<oci::Digest>& diffId,
+                                      const std::optional<oci::Digest>& blobOpt) {
+  const oci::Digest blob = blobOpt ? *blobOpt : oci::Digest{};
+  if (diffId && hasLayer(diffId->hex)) {
+    // Already unpacked: still read the stream through so the caller's hashes are complete and
+    // the content is verified.
+    auto r = TRY(layer::digestLayer(std::move(src)));
+    if (r.diffIdHex != diffId->hex)
+      return failInvalid("layer " + blob.str() + " does not match its diff_id " + diffId->str() +
+                         " (content is sha256:" + r.diffIdHex + ")");
+    return layerInfo(diffId->hex);
+  }
+  TempDir staging = TRY(TempDir::create(layout_.tmpDir(), "layer-"));
+  std::string tree = staging.path() + "/diff";
+  TRYV(mkdirAll(tree, 0755));
+  layer::ExtractOptions opts;
+  opts.restoreOwnership = ::geteuid() == 0;
+  auto r = TRY_CTX(layer::extractLayer(std::move(src), tree, opts), "unpack layer" + (blobOpt ? " " + blob.str() : std::string()));
+  if (diffId && r.diffIdHex != diffId->hex)
+    return failInvalid("layer " + blob.str() + " does not match its diff_id " + diffId->str() +
+                       " (content is sha256:" + r.diffIdHex + ")");
+  LayerInfo info;
+  info.diffIdHex = r.diffIdHex;
+  info.blob = blobOpt ? blob : oci::Digest::sha256(r.diffIdHex);
+  info.tarSize = r.uncompressedSize;
+  info.size = TRY(treeSize(tree));
+  if (hasLayer(info.diffIdHex)) return layerInfo(info.diffIdHex);  // unverified import of a known layer
+  Json meta = Json::object();
+  meta["blob"] = info.blob.str();
+  meta["size"] = info.size;
+  meta["tarSize"] = info.tarSize;
+  TRYV(writeFileAtomic(staging.path() + "/meta.json", meta.dump()));
+  std::string dest = layout_.layerDir(info.diffIdHex);
+  if (::rename(staging.path().c_str(), dest.c_str()) < 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) return layerInfo(info.diffIdHex);  // lost a race
+    return failErrno("rename `" + staging.path() + "` to `" + dest + "`");
+  }
+  staging.release();
+  TRYV(fsyncDir(layout_.layersDir()));
+  return info;
+}
+
+// ---------------------------------------------------------------- image records
+
+static Json recordToJson(const ImageRecord& r) {
+  Json j = Json::object();
+  j["id"] = r.id.str();
+  j["manifest"] = r.manifest.str();
+  j["tags"] = r.tags;
+  j["digests"] = r.digests;
+  j["added"] = r.added;
+  if (!r.lastTagTime.empty()) j["lastTagTime"] = r.lastTagTime;
+  return j;
+}
+
+static Result<ImageRecord> recordFromJson(const Json& j) {
+  if (!j.is_object()) return failInvalid("image record is not an object");
+  ImageRecord r;
+  r.id = TRY(oci::Digest::parse(j.value("id", "")));
+  r.manifest = TRY(oci::Digest::parse(j.value("manifest", "")));
+  r.tags = j.value("tags", std::vector<std::string>{});
+  r.digests = j.value("digests", std::vector<std::string>{});
+  r.added = j.value("added", "");
+  r.lastTagTime = j.value("lastTagTime", "");
+  return r;
+}
+
+Result<std::vector<ImageRecord>> Store::images() const {
+  std::vector<ImageRecord> out;
+  auto text = readFile(layout_.imagesFile());
+  if (!text) {
+    if (text.error().code() == ENOENT) return out;
+    return fail(std::move(text).error());
+  }
+  Json j = Json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("images") || !j["images"].is_array())
+    return failInvalid("store index `" + layout_.imagesFile() + "` is corrupt");
+  for (const auto& e : j["images"])
+    out.push_back(TRY_CTX(recordFromJson(e), "store index `" + layout_.imagesFile() + "`"));
+  return out;
+}
+
+Status Store::updateImages(const std::function<Status(std::vector<ImageRecord>&)>& edit) {
+  FileLock lock = TRY(FileLock::acquire(layout_.indexLock(), FileLock::Mode::Exclusive));
+  std::vector<ImageRecord> recs = TRY(images());
+  TRYV(edit(recs));
+  Json arr = Json::array();
+  for (const auto& r : recs) arr.push_back(recordToJson(r));
+  Json j = Json::object();
+  j["images"] = std::move(arr);
+  return writeFileAtomic(layout_.imagesFile(), j.dump(1));
+}
+
+// ---------------------------------------------------------------- gc
+
+Result<FileLock> Store::ingestGuard() const {
+  return FileLock::acquire(layout_.gcLock(), FileLock::Mode::Shared);
+}
+
+Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageRecord& r) {
+  std::vector<oci::Digest> out{r.manifest, r.id};
+  std::string text = TRY(s.readBlob(r.manifest));
+  oci::Manifest m = TRY_CTX(oci::parseManifest(text), "manifest " + r.manifest.str());
+  for (const auto& l : m.layers) out.push_back(l.digest);
+  return out;
+}
+
+Result<uint64_t> Store::collectGarbage() {
+  UniqueFd lockFd = TRY(openFile(layout_.gcLock(), O_RDWR | O_CREAT, 0600));
+  if (::flock(lockFd.get(), LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) return uint64_t(0);  // someone is adding content; collect later
+    return failErrno("lock `" + layout_.gcLock() + "`");
+  }
+  std::set<std::string> blobs, layers;
+  for (const auto& r : TRY(images())) {
+    for (const auto& d : TRY(referencedBlobs(*this, r))) blobs.insert(d.hex);
+    oci::ImageConfig cfg = TRY(oci::parseImageConfig(TRY(readBlob(r.id))));
+    for (const auto& d : cfg.diffIds) layers.insert(d.hex);
+  }
+  uint64_t freed = 0;
+  for (const auto& name : TRY(listDirectory(layout_.blobsDir()))) {
+    if (blobs.count(name)) continue;
+    std::string p = layout_.blobsDir() + "/" + name;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) == 0) freed += static_cast<uint64_t>(st.st_size);
+    if (::unlink(p.c_str()) < 0 && errno != ENOENT) return failErrno("remove `" + p + "`");
+  }
+  for (const auto& name : TRY(listDirectory(layout_.layersDir()))) {
+    if (layers.count(name)) continue;
+    std::string p = layout_.layersDir() + "/" + name;
+    if (auto info = layerInfo(name)) freed += info->size;
+    // Rename first so a crash never leaves a half-deleted layer under its real name.
+    std::string doomed = layout_.tmpDir() + "/gc-" + name;
+    if (::rename(p.c_str(), doomed.c_str()) < 0) return failErrno("remove `" + p + "`");
+    TRYV(removeAll(doomed));
+  }
+  for (const auto& name : TRY(listDirectory(layout_.tmpDir())))
+    TRYV(removeAll(layout_.tmpDir() + "/" + name));
+  return freed;
+}
+
+}  // namespace strata::store

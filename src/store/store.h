@@ -1,0 +1,124 @@
+// The content-addressed image store.
+//
+// Blobs are immutable files named by their sha256 and written atomically (temp, fsync, rename).
+// Layers are unpacked once per diff_id. The image records (images.json) are replaced atomically
+// under an exclusive lock, so readers never lock and never see a half-written file.
+//
+// Concurrency: any process adding content holds the shared gc lock (ingestGuard()) from the first
+// blob it writes until its image record is saved; garbage collection takes the gc lock
+// exclusively and without waiting, so it never removes a blob that another process is about to
+// reference. Two processes writing the same blob or layer race harmlessly: the first rename wins
+// and the loser discards its copy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "layer/compression.h"
+#include "oci/digest.h"
+#include "store/layout.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/lock.h"
+
+namespace strata::store {
+
+struct ImageRecord {
+  oci::Digest id;        // digest of the image config (the image ID)
+  oci::Digest manifest;  // digest of the manifest blob describing config and layers
+  std::vector<std::string> tags;     // fully qualified: "docker.io/library/busybox:latest"
+  std::vector<std::string> digests;  // fully qualified: "docker.io/library/busybox@sha256:..."
+  std::string added;                 // RFC 3339 time the image entered this store
+  std::string lastTagTime;           // RFC 3339 time of the last tag change (may be empty)
+};
+
+struct LayerInfo {
+  std::string diffIdHex;
+  oci::Digest blob;      // the blob the layer was unpacked from
+  uint64_t size = 0;     // bytes of content in the unpacked tree (Docker's layer size)
+  uint64_t tarSize = 0;  // bytes of the uncompressed tar stream
+};
+
+// Streams bytes into a temporary file inside the store, hashing them; commit() verifies the
+// digest (when one is expected) and moves the file into the blob store.
+class BlobWriter {
+ public:
+  BlobWriter(BlobWriter&&) noexcept;
+  BlobWriter& operator=(BlobWriter&&) noexcept;
+  ~BlobWriter();  // removes the temp file unless committed
+
+  Status write(const void* data, size_t size);
+  uint64_t size() const;
+  // Finishes the blob. With an expected digest, a mismatch is an error naming both digests and
+  // nothing enters the store.
+  Result<oci::Digest> commit(const std::optional<oci::Digest>& expected = std::nullopt);
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit BlobWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  // Opens the store at root, creating its directories on first use.
+  static Result<Store> open(const std::string& root);
+
+  const Layout& layout() const { return layout_; }
+
+  // --- blobs
+  bool hasBlob(const oci::Digest& d) const;
+  // Reads a small blob (config, manifest) and verifies it against its digest.
+  Result<std::string> readBlob(const oci::Digest& d) const;
+  Result<UniqueFd> openBlob(const oci::Digest& d) const;
+  Result<uint64_t> blobSize(const oci::Digest& d) const;
+  Result<oci::Digest> putBlob(std::string_view data);
+  Result<BlobWriter> newBlobWriter();
+  // Moves a file that the caller wrote under tmpDir() and whose sha256 it has just computed into
+  // the blob store as d. Cheaper than copying; the file must be on the store's file system.
+  Status adoptBlob(const std::string& path, const oci::Digest& d);
+
+  // --- layers
+  bool hasLayer(const std::string& diffIdHex) const;
+  Result<LayerInfo> layerInfo(const std::string& diffIdHex) const;
+  // Unpacks a layer from src (plain, gzip or zstd tar) unless the store has it, verifying that
+  // the uncompressed stream hashes to diffId (mismatch: error naming the layer, nothing kept).
+  // Reads the whole stream either way. blob is recorded as the layer's source.
+  Result<LayerInfo> addLayer(std::unique_ptr<layer::Reader> src, const oci::Digest& diffId,
+                             const oci::Digest& blob);
+  // As addLayer, for a layer whose diff_id is not known in advance and whose blob is the
+  // uncompressed tar itself (import, commit): the result carries the computed diff_id, and the
+  // layer's blob is recorded as sha256:<diff_id>.
+  Result<LayerInfo> addLayerUnverified(std::unique_ptr<layer::Reader> src);
+
+  // --- image records
+  Result<std::vector<ImageRecord>> images() const;
+  // Runs edit on the current records under the index lock and saves the result atomically.
+  // If edit fails nothing is saved.
+  Status updateImages(const std::function<Status(std::vector<ImageRecord>&)>& edit);
+
+  // --- concurrency and space
+  Result<FileLock> ingestGuard() const;
+  // Removes blobs and layers that no image record references and leftovers in tmp/. Skips
+  // (returns 0) when another process is adding content. Returns bytes freed.
+  Result<uint64_t> collectGarbage();
+  std::string tmpDir() const { return layout_.tmpDir(); }
+
+ private:
+  explicit Store(Layout l) : layout_(std::move(l)) {}
+  Result<LayerInfo> addLayerImpl(std::unique_ptr<layer::Reader> src,
+                                 const std::optional<oci::Digest>& diffId,
+                                 const std::optional<oci::Digest>& blob);
+  Layout layout_;
+};
+
+// Blobs an image needs: its manifest, config and layer blobs (read from the manifest).
+Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageRecord& r);
+
+}  // namespace strata::store
