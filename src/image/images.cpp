@@ -146,6 +146,21 @@ Result<std::vector<oci::Digest>> imagesInUse(const store::Store& s) {
   return out;
 }
 
+// ChainIDs of a layer stack: ChainID(L0) = DiffID(L0), ChainID(L0..n) =
+// sha256(ChainID(L0..n-1) + " " + DiffID(Ln)). Docker names the layers it deletes by them.
+static std::vector<oci::Digest> chainIds(const std::vector<oci::Digest>& diffIds) {
+  std::vector<oci::Digest> out;
+  for (const auto& d : diffIds)
+    out.push_back(out.empty() ? d : oci::Digest::of(out.back().str() + " " + d.str()));
+  return out;
+}
+
+static Result<std::vector<oci::Digest>> imageChainIds(const store::Store& s, const oci::Digest& id) {
+  std::string text = TRY(s.readBlob(id));
+  oci::ImageConfig cfg = TRY_CTX(oci::parseImageConfig(text), "image " + id.str());
+  return chainIds(cfg.diffIds);
+}
+
 static std::string shortId(const oci::Digest& d) { return d.hex.substr(0, 12); }
 
 // Distinct repositories among fully qualified tags.
@@ -209,7 +224,14 @@ Result<RemoveResult> remove(store::Store& s, const std::vector<std::string>& arg
         for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
       }
       out.push_back("Deleted: " + it->id.str());
+      std::vector<oci::Digest> chains = TRY(imageChainIds(s, it->id));
       recs.erase(it);
+      // Layers no remaining image stacks the same way go too, top first (Docker's lines).
+      std::set<oci::Digest> kept;
+      for (const auto& r : recs)
+        for (const auto& c : TRY(imageChainIds(s, r.id))) kept.insert(c);
+      for (auto c = chains.rbegin(); c != chains.rend(); ++c)
+        if (!kept.count(*c)) out.push_back("Deleted: " + c->str());
       return {};
     });
     if (!st) {

@@ -1,0 +1,264 @@
+// The content-addressed store: blobs, layers, image records, garbage collection.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "image/changes.h"
+#include "image/images.h"
+#include "layer/tar.h"
+#include "oci/media_types.h"
+#include "store/store.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+namespace strata {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = TempDir::create("/tmp", "strata-store-test-");
+    ASSERT_TRUE(t) << t.error().what();
+    dir_ = std::move(*t);
+    auto s = store::Store::open(dir_.path() + "/root");
+    ASSERT_TRUE(s) << s.error().what();
+    store_.emplace(std::move(*s));
+  }
+
+  // A one-file layer tar built with writeTarFromDir; returns its bytes.
+  std::string makeLayer(const std::string& name, const std::string& content) {
+    std::string tree = dir_.path() + "/tree-" + name;
+    EXPECT_TRUE(mkdirAll(tree));
+    EXPECT_TRUE(writeFileAtomic(tree + "/" + name, content));
+    std::string tarPath = dir_.path() + "/" + name + ".tar";
+    auto fd = openFile(tarPath, O_WRONLY | O_CREAT | O_TRUNC);
+    EXPECT_TRUE(fd);
+    layer::WriteTarOptions o;
+    o.mtime = 0;
+    EXPECT_TRUE(layer::writeTarFromDir(tree, fd->get(), o));
+    return *readFile(tarPath);
+  }
+
+  // A reader over a string.
+  static std::unique_ptr<layer::Reader> stringReader(std::string data) {
+    struct R : layer::Reader {
+      std::string d;
+      size_t off = 0;
+      Result<size_t> read(void* buf, size_t n) override {
+        n = std::min(n, d.size() - off);
+        std::memcpy(buf, d.data() + off, n);
+        off += n;
+        return n;
+      }
+    };
+    auto r = std::make_unique<R>();
+    r->d = std::move(data);
+    return r;
+  }
+
+  // Stores a one-layer image tagged `tag` and returns its record.
+  store::ImageRecord addImage(const std::string& tag, const std::string& layerTar,
+                              const std::string& cmd = "sh") {
+    auto info = store_->addLayerUnverified(stringReader(layerTar));
+    EXPECT_TRUE(info) << info.error().what();
+    auto blob = store_->putBlob(layerTar);
+    EXPECT_TRUE(blob);
+    oci::ImageConfig cfg;
+    cfg.created = "2024-01-01T00:00:00Z";
+    cfg.config.cmd = std::vector<std::string>{cmd};
+    cfg.diffIds = {oci::Digest::sha256(info->diffIdHex)};
+    cfg.history = {oci::HistoryEntry{"2024-01-01T00:00:00Z", "", "", "test", false}};
+    image::LayerDesc d;
+    d.blob.mediaType = std::string(oci::media::kOciLayer);
+    d.blob.digest = *blob;
+    d.blob.size = static_cast<int64_t>(layerTar.size());
+    d.diffId = cfg.diffIds[0];
+    auto rec = image::addImage(*store_, cfg, {d}, {*oci::Reference::parse(tag)});
+    EXPECT_TRUE(rec) << rec.error().what();
+    return *rec;
+  }
+
+  TempDir dir_;
+  std::optional<store::Store> store_;
+};
+
+TEST_F(StoreTest, BlobsAreContentAddressedAndVerified) {
+  auto d = store_->putBlob("hello");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->str(), "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  EXPECT_TRUE(store_->hasBlob(*d));
+  EXPECT_EQ(*store_->readBlob(*d), "hello");
+  // Writing the same content again is a no-op.
+  EXPECT_EQ(*store_->putBlob("hello"), *d);
+  // A corrupted blob is detected on read.
+  std::string path = store_->layout().blob(*d);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  ASSERT_TRUE(writeFileAtomic(path, "jello"));
+  auto bad = store_->readBlob(*d);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("corrupt"), std::string::npos);
+}
+
+TEST_F(StoreTest, BlobWriterRejectsWrongDigestAndLeavesNothing) {
+  auto w = store_->newBlobWriter();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->write("abc", 3));
+  auto r = w->commit(oci::Digest::of("xyz"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find("digest mismatch"), std::string::npos);
+  EXPECT_FALSE(store_->hasBlob(oci::Digest::of("abc")));
+}
+
+TEST_F(StoreTest, LayerIsUnpackedOnceAndVerified) {
+  std::string tar = makeLayer("a", "content-a");
+  std::string diff = Sha256::hexOf(tar);
+  auto info = store_->addLayer(stringReader(tar), oci::Digest::sha256(diff), oci::Digest::sha256(diff));
+  ASSERT_TRUE(info) << info.error().what();
+  EXPECT_EQ(info->diffIdHex, diff);
+  EXPECT_EQ(info->tarSize, tar.size());
+  EXPECT_EQ(*readFile(store_->layout().layerTree(diff) + "/a"), "content-a");
+  // Adding it again still verifies the stream.
+  auto again = store_->addLayer(stringReader(tar + std::string(512, 'x')), oci::Digest::sha256(diff),
+                                oci::Digest::sha256(diff));
+  ASSERT_FALSE(again);
+  // A layer that does not match its diff_id is refused and not kept.
+  std::string other = makeLayer("b", "content-b");
+  auto bad = store_->addLayer(stringReader(other), oci::Digest::sha256(diff.substr(0, 63) + "0"),
+                              oci::Digest::of(other));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("does not match its diff_id"), std::string::npos);
+  EXPECT_FALSE(store_->hasLayer(Sha256::hexOf(other)));
+}
+
+TEST_F(StoreTest, TagsMoveAndSharedLayersSurviveRemoval) {
+  std::string tar = makeLayer("f", "shared");
+  auto a = addImage("app:one", tar, "a");
+  auto b = addImage("app:two", tar, "b");
+  ASSERT_NE(a.id, b.id);
+  std::string diff = Sha256::hexOf(tar);
+  // Moving a tag leaves the previous holder dangling.
+  ASSERT_TRUE(image::tag(*store_, b, *oci::Reference::parse("app:one")));
+  auto recs = *store_->images();
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& r : recs) {
+    if (r.id == a.id) EXPECT_TRUE(r.tags.empty());
+    if (r.id == b.id) EXPECT_EQ(r.tags.size(), 2u);
+  }
+  // Removing one name of b only untags.
+  auto rm = image::remove(*store_, {"app:one"}, {});
+  ASSERT_TRUE(rm);
+  ASSERT_EQ(rm->lines.size(), 1u);
+  EXPECT_EQ(rm->lines[0], "Untagged: app:one");
+  // Removing a (dangling, by ID) deletes it; the shared layer stays for b.
+  rm = image::remove(*store_, {a.id.hex.substr(0, 8)}, {});
+  ASSERT_TRUE(rm);
+  EXPECT_EQ(rm->lines.back(), "Deleted: " + a.id.str());
+  EXPECT_FALSE(store_->hasBlob(a.id));
+  EXPECT_TRUE(store_->hasLayer(diff));
+  // Removing the last image frees the layer and its blob.
+  rm = image::remove(*store_, {"app:two"}, {});
+  ASSERT_TRUE(rm);
+  EXPECT_TRUE(rm->errors.empty());
+  EXPECT_FALSE(store_->hasLayer(diff));
+  EXPECT_FALSE(store_->hasBlob(oci::Digest::sha256(diff)));
+  EXPECT_TRUE(store_->images()->empty());
+}
+
+TEST_F(StoreTest, ResolveByNameIdPrefixAndErrors) {
+  auto a = addImage("busybox", makeLayer("x", "x"));
+  EXPECT_EQ(image::resolve(*store_, "busybox")->id, a.id);
+  EXPECT_EQ(image::resolve(*store_, "docker.io/library/busybox:latest")->id, a.id);
+  EXPECT_EQ(image::resolve(*store_, a.id.str())->id, a.id);
+  EXPECT_EQ(image::resolve(*store_, a.id.hex.substr(0, 5))->id, a.id);
+  auto missing = image::resolve(*store_, "nosuch:tag");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().what(), "No such image: nosuch:tag");
+  auto bad = image::resolve(*store_, "Bad/Name");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("invalid reference format"), std::string::npos);
+}
+
+TEST_F(StoreTest, RemoveByIdWithTagsInTwoRepositoriesNeedsForce) {
+  auto a = addImage("one:latest", makeLayer("y", "y"));
+  ASSERT_TRUE(image::tag(*store_, a, *oci::Reference::parse("two:latest")));
+  auto rm = image::remove(*store_, {a.id.str()}, {});
+  ASSERT_TRUE(rm);
+  ASSERT_EQ(rm->errors.size(), 1u);
+  EXPECT_NE(rm->errors[0].find("must be forced"), std::string::npos);
+  EXPECT_EQ(store_->images()->size(), 1u);
+  image::RemoveOptions force;
+  force.force = true;
+  rm = image::remove(*store_, {a.id.str()}, force);
+  ASSERT_TRUE(rm);
+  EXPECT_EQ(rm->lines.size(), 3u);  // two Untagged, one Deleted
+  EXPECT_TRUE(store_->images()->empty());
+}
+
+TEST_F(StoreTest, ConcurrentRecordUpdatesLoseNothing) {
+  std::string tar = makeLayer("c", "c");
+  auto base = addImage("base", tar);
+  const int kProcs = 4, kTags = 10;
+  std::vector<pid_t> pids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto s = store::Store::open(store_->layout().root());
+      for (int t = 0; t < kTags && s; ++t) {
+        auto ref = oci::Reference::parse("p" + std::to_string(p) + ":t" + std::to_string(t));
+        if (!ref || !image::tag(*s, base, *ref)) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto recs = *store_->images();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].tags.size(), size_t(1 + kProcs * kTags));
+}
+
+TEST(ChangesTest, AppliesDockerfileInstructions) {
+  oci::ContainerConfig c;
+  ASSERT_TRUE(image::applyChange(c, "CMD [\"sh\", \"-c\", \"echo hi\"]"));
+  EXPECT_EQ(*c.cmd, (std::vector<std::string>{"sh", "-c", "echo hi"}));
+  ASSERT_TRUE(image::applyChange(c, "CMD echo hi"));
+  EXPECT_EQ(*c.cmd, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
+  ASSERT_TRUE(image::applyChange(c, "ENV A=1 B=\"two words\""));
+  ASSERT_TRUE(image::applyChange(c, "ENV C three four"));
+  ASSERT_TRUE(image::applyChange(c, "ENV A=9"));
+  EXPECT_EQ(c.env, (std::vector<std::string>{"A=9", "B=two words", "C=three four"}));
+  ASSERT_TRUE(image::applyChange(c, "WORKDIR /app"));
+  ASSERT_TRUE(image::applyChange(c, "WORKDIR sub"));
+  EXPECT_EQ(c.workingDir, "/app/sub");
+  ASSERT_TRUE(image::applyChange(c, "EXPOSE 80 53/udp"));
+  EXPECT_EQ(c.exposedPorts, (std::vector<std::string>{"53/udp", "80/tcp"}));
+  ASSERT_TRUE(image::applyChange(c, "LABEL a=b"));
+  EXPECT_EQ(c.labels.at("a"), "b");
+  ASSERT_TRUE(image::applyChange(c, "ENTRYPOINT [\"/init\"]"));
+  EXPECT_FALSE(c.cmd.has_value());  // ENTRYPOINT clears an inherited CMD
+  ASSERT_TRUE(image::applyChange(c, "VOLUME [\"/data\"]"));
+  EXPECT_EQ(c.volumes, (std::vector<std::string>{"/data"}));
+  ASSERT_TRUE(image::applyChange(c, "user nobody"));
+  EXPECT_EQ(c.user, "nobody");
+}
+
+TEST(ChangesTest, RejectsUnknownAndMalformed) {
+  oci::ContainerConfig c;
+  auto r = image::applyChange(c, "RUN echo");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find("RUN is not a valid change command"), std::string::npos);
+  EXPECT_FALSE(image::applyChange(c, "EXPOSE eighty"));
+  EXPECT_FALSE(image::applyChange(c, "LABEL novalue"));
+  EXPECT_FALSE(image::applyChange(c, "CMD"));
+  EXPECT_FALSE(image::applyChange(c, "ENV A=\"unterminated"));
+}
+
+}  // namespace
+}  // namespace strata
