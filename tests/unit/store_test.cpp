@@ -143,8 +143,11 @@ TEST_F(StoreTest, TagsMoveAndSharedLayersSurviveRemoval) {
   auto recs = *store_->images();
   ASSERT_EQ(recs.size(), 2u);
   for (const auto& r : recs) {
-    if (r.id == a.id) EXPECT_TRUE(r.tags.empty());
-    if (r.id == b.id) EXPECT_EQ(r.tags.size(), 2u);
+    if (r.id == a.id) {
+      EXPECT_TRUE(r.tags.empty());
+    } else {
+      EXPECT_EQ(r.tags.size(), 2u);
+    }
   }
   // Removing one name of b only untags.
   auto rm = image::remove(*store_, {"app:one"}, {});
@@ -192,8 +195,32 @@ TEST_F(StoreTest, RemoveByIdWithTagsInTwoRepositoriesNeedsForce) {
   force.force = true;
   rm = image::remove(*store_, {a.id.str()}, force);
   ASSERT_TRUE(rm);
-  EXPECT_EQ(rm->lines.size(), 3u);  // two Untagged, one Deleted
+  ASSERT_EQ(rm->lines.size(), 4u);  // two Untagged, the image and its layer Deleted
+  EXPECT_EQ(rm->lines[2], "Deleted: " + a.id.str());
   EXPECT_TRUE(store_->images()->empty());
+}
+
+TEST_F(StoreTest, ImageUsedByContainerIsKept) {
+  auto a = addImage("inuse:latest", makeLayer("u", "u"));
+  std::string c = store_->layout().containersDir() + "/c1";
+  ASSERT_TRUE(mkdirAll(c));
+  ASSERT_TRUE(writeFileAtomic(c + "/container.json", "{\"Image\":\"" + a.id.str() + "\"}"));
+  auto rm = image::remove(*store_, {"inuse"}, {});
+  ASSERT_TRUE(rm);
+  ASSERT_EQ(rm->errors.size(), 1u);
+  EXPECT_NE(rm->errors[0].find("container is using its referenced image"), std::string::npos);
+  rm = image::remove(*store_, {a.id.str()}, {});
+  ASSERT_EQ(rm->errors.size(), 1u);
+  EXPECT_EQ(store_->images()->size(), 1u);
+  // Forced removal of the last tag untags but keeps the image for its container.
+  image::RemoveOptions force;
+  force.force = true;
+  rm = image::remove(*store_, {"inuse"}, force);
+  ASSERT_TRUE(rm);
+  EXPECT_TRUE(rm->errors.empty());
+  ASSERT_EQ(store_->images()->size(), 1u);
+  EXPECT_TRUE(store_->images()->at(0).tags.empty());
+  EXPECT_TRUE(store_->hasBlob(a.id));
 }
 
 TEST_F(StoreTest, ConcurrentRecordUpdatesLoseNothing) {
