@@ -51,7 +51,9 @@ struct LoadResult {
 // tmp/ and layer blobs are moved into the store, not copied. Every layer is verified against
 // its diff_id and every blob named by digest against that digest; if anything fails no image
 // is recorded (blobs already moved in are left to garbage collection). Holds the store's
-// ingest guard for the whole call.
+// ingest guard for the whole call. Errors are one line naming what failed ("invalid tar
+// archive: Truncated tar archive", "layer `x/layer.tar`: ... does not match its diff_id ...");
+// the caller adds the operation ("load `x.tar`").
 Result<LoadResult> load(store::Store& s, int fd);
 
 }  // namespace strata::archive

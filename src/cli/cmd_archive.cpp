@@ -71,8 +71,8 @@ int cmdLoad(const Globals& g, const std::vector<std::string>& argv) {
   if (!s) return reportError(s.error());
   auto r = archive::load(*s, fd.get());
   if (!r) return reportError(r.error().wrap("load" + (input.empty() ? std::string() : " `" + input + "`")));
-  if (!quiet)
-    for (const auto& l : r->lines) std::printf("%s\n", l.c_str());
+  // Like Docker, -q only silences progress output; the "Loaded image" lines always print.
+  for (const auto& l : r->lines) std::printf("%s\n", l.c_str());
   return 0;
 }
 

@@ -126,7 +126,7 @@ int cmdHistory(const Globals& g, const std::vector<std::string>& argv) {
     for (const auto& r : *rows) std::printf("%s\n", std::string(r["ID"]).c_str());
     return 0;
   }
-  std::vector<Column> cols{{"IMAGE", "ID"}, {"CREATED", "CreatedSince"},
+  std::vector<Column> cols{{"IMAGE", "ID"}, {human ? "CREATED" : "CREATED AT", "CreatedSince"},
                            {"CREATED BY", "CreatedBy"}, {"SIZE", "Size"}, {"COMMENT", "Comment"}};
   if (auto st = printRows(*rows, cols, format); !st) return reportError(st.error());
   return 0;

@@ -1,4 +1,5 @@
 // strata's entry point: global flags, then one command from the table in commands.h.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -9,6 +10,8 @@
 
 int main(int argc, char** argv) {
   using namespace strata::cli;
+  // A closed output pipe (strata save | head) becomes an EPIPE error, not a silent death.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   return runCli(args);
 }

@@ -44,11 +44,12 @@ Result<store::ImageRecord> importTarball(store::Store& s, std::unique_ptr<layer:
 
   std::string now = nowRfc3339Nano();
   config.created = now;
-  config.comment = opt.message;
+  // Docker records the message, or "Imported from SOURCE", as both comments.
+  config.comment = opt.message.empty() ? "Imported from " + opt.source : opt.message;
   config.diffIds = {diffId};
   oci::HistoryEntry h;
   h.created = now;
-  h.comment = opt.message.empty() ? "Imported from " + opt.source : opt.message;
+  h.comment = config.comment;
   config.history = {h};
 
   LayerDesc desc;

@@ -102,7 +102,8 @@ Result<Json> inspectJson(const store::Store& s, const Loaded& img) {
   j["RepoTags"] = familiarAll(img.record.tags);
   j["RepoDigests"] = familiarAll(img.record.digests);
   j["Parent"] = "";
-  j["Comment"] = c.comment;
+  // Docker shows the last history comment when the config has none of its own.
+  j["Comment"] = !c.comment.empty() || c.history.empty() ? c.comment : c.history.back().comment;
   j["Created"] = c.created;
   j["Container"] = "";
   j["ContainerConfig"] = dockerConfig(oci::ContainerConfig{});
