@@ -13,20 +13,6 @@
 
 namespace strata::cli {
 
-// Go's encoding/json escapes <, > and & inside strings; Docker's JSON output shows them so.
-static std::string goJson(const oci::Json& j, int indent) {
-  std::string text = j.dump(indent);
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else out += c;
-  }
-  return out;
-}
-
 int cmdImages(const Globals& g, const std::vector<std::string>& argv) {
   image::ListOptions opt;
   bool quiet = false;
@@ -98,7 +84,7 @@ int cmdImageInspect(const Globals& g, const std::vector<std::string>& argv) {
     }
   }
   if (tmpl) std::fputs(out.c_str(), stdout);
-  else std::printf("%s\n", goJson(all, 4).c_str());
+  else std::printf("%s\n", toGoJson(all, 4).c_str());
   return failed ? kExitError : 0;
 }
 

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)strata::oci::asImageIdPrefix(text);
   auto ref = strata::oci::Reference::parse(text);
   if (!ref) {
-    if (ref.error().message().empty()) std::abort();
+    const std::string& msg = ref.error().message();
+    if (msg.empty() || msg.find('\n') != std::string::npos) std::abort();
     return 0;
   }
   if (ref->repository().size() > 255) std::abort();
