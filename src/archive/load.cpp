@@ -356,10 +356,7 @@ Result<LoadResult> recordAll(store::Store& s, const std::vector<Pending>& pendin
 
 }  // namespace
 
-Result<LoadResult> load(store::Store& s, int fd) {
-  // Held until the records are saved, so garbage collection cannot take blobs and layers that
-  // are in the store but not referenced yet.
-  FileLock guard = TRY(s.ingestGuard());
+static Result<LoadResult> loadGuarded(store::Store& s, int fd) {
   auto src = TRY(layer::decompressingReader(layer::fdReader(fd)));
   StagedArchive staged = TRY(StagedArchive::read(std::move(src), s.tmpDir()));
 
@@ -375,6 +372,12 @@ Result<LoadResult> load(store::Store& s, int fd) {
         "archive is not a docker-archive or oci-archive: no manifest.json or index.json");
   // Every image is verified before the first record: a bad layer anywhere records nothing.
   return recordAll(s, pending);
+}
+
+Result<LoadResult> load(store::Store& s, int fd) {
+  // The ingest guard is held until the records are saved, so garbage collection cannot take
+  // blobs and layers that are in the store but not referenced yet; a failed load is undone.
+  return store::ingest(s, [&] { return loadGuarded(s, fd); });
 }
 
 }  // namespace strata::archive

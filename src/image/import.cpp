@@ -32,34 +32,36 @@ Result<store::ImageRecord> importTarball(store::Store& s, std::unique_ptr<layer:
                                          const ImportOptions& opt) {
   oci::ImageConfig config;
   for (const auto& c : opt.changes) TRYV(applyChange(config.config, c));
-  if (tag && tag->digest) return failInvalid("import: cannot tag with a digest: " + tag->familiar());
+  if (tag && tag->digest)
+    return failInvalid("import: cannot tag with a digest: " + tag->familiar());
 
-  FileLock guard = TRY(s.ingestGuard());
-  store::BlobWriter blob = TRY(s.newBlobWriter());
-  auto plain = TRY_CTX(layer::decompressingReader(std::move(src)), "import");
-  auto tee = std::make_unique<TeeReader>(std::move(plain), blob);
-  store::LayerInfo layer = TRY_CTX(s.addLayerUnverified(std::move(tee)), "import");
-  oci::Digest diffId = oci::Digest::sha256(layer.diffIdHex);
-  TRYV_CTX(blob.commit(diffId), "import");
+  return store::ingest(s, [&]() -> Result<store::ImageRecord> {
+    store::BlobWriter blob = TRY(s.newBlobWriter());
+    auto plain = TRY_CTX(layer::decompressingReader(std::move(src)), "import");
+    auto tee = std::make_unique<TeeReader>(std::move(plain), blob);
+    store::LayerInfo layer = TRY_CTX(s.addLayerUnverified(std::move(tee)), "import");
+    oci::Digest diffId = oci::Digest::sha256(layer.diffIdHex);
+    TRYV_CTX(blob.commit(diffId), "import");
 
-  std::string now = nowRfc3339Nano();
-  config.created = now;
-  // Docker records the message, or "Imported from SOURCE", as both comments.
-  config.comment = opt.message.empty() ? "Imported from " + opt.source : opt.message;
-  config.diffIds = {diffId};
-  oci::HistoryEntry h;
-  h.created = now;
-  h.comment = config.comment;
-  config.history = {h};
+    std::string now = nowRfc3339Nano();
+    config.created = now;
+    // Docker records the message, or "Imported from SOURCE", as both comments.
+    config.comment = opt.message.empty() ? "Imported from " + opt.source : opt.message;
+    config.diffIds = {diffId};
+    oci::HistoryEntry h;
+    h.created = now;
+    h.comment = config.comment;
+    config.history = {h};
 
-  LayerDesc desc;
-  desc.blob.mediaType = std::string(oci::media::kOciLayer);
-  desc.blob.digest = diffId;
-  desc.blob.size = static_cast<int64_t>(layer.tarSize);
-  desc.diffId = diffId;
-  std::vector<oci::Reference> tags;
-  if (tag) tags.push_back(*tag);
-  return addImage(s, config, {desc}, tags);
+    LayerDesc desc;
+    desc.blob.mediaType = std::string(oci::media::kOciLayer);
+    desc.blob.digest = diffId;
+    desc.blob.size = static_cast<int64_t>(layer.tarSize);
+    desc.diffId = diffId;
+    std::vector<oci::Reference> tags;
+    if (tag) tags.push_back(*tag);
+    return addImage(s, config, {desc}, tags);
+  });
 }
 
 }  // namespace strata::image

@@ -118,6 +118,22 @@ class Store {
   Layout layout_;
 };
 
+// Runs body (returning a Result) while holding s's ingest guard. When body fails, the guard is
+// dropped and garbage is collected, so blobs and layers the failed operation added (referenced
+// by no image) go again and the store is left as it was. Collection is skipped while another
+// process is adding content; the leftovers then go with the next collection.
+template <typename F>
+auto ingest(Store& s, F&& body) -> decltype(body()) {
+  auto guard = s.ingestGuard();
+  if (!guard) return std::unexpected(std::move(guard).error());
+  auto result = body();
+  if (!result) {
+    guard->release();
+    (void)s.collectGarbage();
+  }
+  return result;
+}
+
 // Blobs an image needs: its manifest, config and layer blobs (read from the manifest).
 Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageRecord& r);
 

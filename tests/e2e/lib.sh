@@ -1,0 +1,293 @@
+# shellcheck shell=bash
+# Shared helpers for strata's end-to-end tests. Each tests/e2e/test_*.sh sources this file.
+#
+# A test is a plain bash script: it exits 0 to pass, 77 to skip (after printing "SKIP: reason"
+# via `skip`), anything else to fail. Every test gets a throwaway store in $STRATA_ROOT (under a
+# mktemp dir removed at exit, unless E2E_KEEP=1) and TZ=UTC.
+#
+# Output formats asserted by the tests were checked against real Docker here (Debian docker.io
+# 20.10.24 daemon, /usr/bin/docker 20.10 CLI); the comments in each test say what was checked.
+
+set -Eeuo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+STRATA_BIN=${STRATA_BIN:-$REPO_ROOT/build/strata}
+DOCKER=${DOCKER:-/usr/bin/docker}
+E2E_CACHE=${E2E_CACHE:-/var/tmp/strata-test-cache}
+E2E_TEST_NAME=$(basename "$0" .sh); export E2E_TEST_NAME
+HELPERS="$E2E_DIR/helpers.py"
+export TZ=UTC LC_ALL=C.UTF-8
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/strata-e2e.XXXXXX")
+export STRATA_ROOT="$E2E_TMP/root"
+# a short random token for names that must not collide with concurrent runs (docker images,
+# escape sentinels)
+E2E_TOKEN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+
+DOCKERD_PID=""
+
+_e2e_cleanup() {
+  local rc=$?
+  set +e
+  if [ "${E2E_USED_DOCKER:-0}" = 1 ] && "$DOCKER" info >/dev/null 2>&1; then
+    # every docker image a test creates is named strata-e2e-<token>-*
+    local imgs
+    imgs=$("$DOCKER" images --format '{{.Repository}}:{{.Tag}}' | grep "^strata-e2e-$E2E_TOKEN-")
+    [ -z "$imgs" ] || "$DOCKER" rmi -f $imgs >/dev/null 2>&1
+  fi
+  if [ -n "$DOCKERD_PID" ]; then
+    # only a daemon this test started, by its pid
+    kill "$DOCKERD_PID" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$DOCKERD_PID" 2>/dev/null
+  fi
+  rm -rf -- /tmp/strata-escape-"$E2E_TOKEN"-*
+  # helper daemons recorded next to a store (tests/e2e/docker-shim.sh), by pid
+  local pf pid
+  for pf in "$E2E_TMP"/*.shim-pid; do
+    [ -e "$pf" ] || continue
+    pid=$(cat "$pf"); kill "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    [ -e "${pf%.shim-pid}.shim-run" ] && xargs -r rm -rf -- <"${pf%.shim-pid}.shim-run"
+  done
+  if [ "${E2E_KEEP:-0}" = 1 ]; then
+    echo "kept $E2E_TMP" >&2
+  else
+    rm -rf -- "$E2E_TMP"
+  fi
+  exit "$rc"
+}
+trap _e2e_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'echo "FAIL: command failed (status $?) at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR
+
+# ---------------------------------------------------------------------------------------------
+# basic assertions
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "--- $*"; }
+
+assert_eq() { # EXPECTED ACTUAL [MSG]
+  [ "$1" == "$2" ] || fail "${3:-values differ}: expected [$1], got [$2]"
+}
+assert_ne() { # A B [MSG]
+  [ "$1" != "$2" ] || fail "${3:-values are equal}: both [$1]"
+}
+assert_contains() { # HAYSTACK NEEDLE [MSG]
+  [[ "$1" == *"$2"* ]] || fail "${3:-missing text}: [$2] not found in:
+$1"
+}
+assert_not_contains() { # HAYSTACK NEEDLE [MSG]
+  [[ "$1" != *"$2"* ]] || fail "${3:-unexpected text}: [$2] found in:
+$1"
+}
+assert_match() { # STRING ERE [MSG]
+  [[ "$1" =~ $2 ]] || fail "${3:-no match}: [$1] does not match /$2/"
+}
+assert_file() { [ -e "$1" ] || fail "${2:-missing file}: $1"; }
+assert_no_file() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "${2:-file should not exist}: $1"; }
+nlines() { # number of lines in $1 (0 for empty)
+  if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l | tr -d ' '; fi
+}
+assert_lines() { # N TEXT [MSG]
+  local n; n=$(nlines "$2")
+  [ "$n" = "$1" ] || fail "${3:-line count}: expected $1 lines, got $n:
+$2"
+}
+
+# run CMD... : runs a command, never fails; sets $out, $err, $status
+out="" err="" status=0
+run() {
+  local o e
+  o=$(mktemp "$E2E_TMP/out.XXXXXX"); e=$(mktemp "$E2E_TMP/err.XXXXXX")
+  status=0
+  "$@" >"$o" 2>"$e" </dev/null || status=$?
+  out=$(cat "$o"); err=$(cat "$e")
+  rm -f "$o" "$e"
+}
+# run_in FILE CMD... : like run with stdin from FILE
+run_in() {
+  local in=$1; shift
+  local o e
+  o=$(mktemp "$E2E_TMP/out.XXXXXX"); e=$(mktemp "$E2E_TMP/err.XXXXXX")
+  status=0
+  "$@" >"$o" 2>"$e" <"$in" || status=$?
+  out=$(cat "$o"); err=$(cat "$e")
+  rm -f "$o" "$e"
+}
+
+# assert_status CODE CMD... : runs CMD (via run) and checks its exit status
+assert_status() {
+  local want=$1; shift
+  run "$@"
+  [ "$status" = "$want" ] || fail "expected status $want from [$*], got $status
+stdout: $out
+stderr: $err"
+}
+# ok CMD... : CMD must succeed; $out/$err hold its output
+ok() { assert_status 0 "$@"; }
+
+# store_snapshot [ROOT]: a manifest of every file, symlink and directory in the store (content
+# hashes and modes, not times), ignoring */tmp and *lock* files.
+# shellcheck disable=SC2120
+store_snapshot() { python3 "$HELPERS" snapshot "${1:-$STRATA_ROOT}"; }
+
+# expect_error [--names TEXT]... CMD... : CMD must exit 125 with exactly one line on stderr that
+# mentions every TEXT (case-insensitively), and leave the store exactly as it was.
+expect_error() {
+  local names=()
+  while [ "${1:-}" = "--names" ]; do names+=("$2"); shift 2; done
+  local before after
+  before=$(store_snapshot)
+  run "$@"
+  after=$(store_snapshot)
+  [ "$status" = 125 ] || fail "expected exit status 125 from [$*], got $status
+stdout: $out
+stderr: $err"
+  [ "$(nlines "$err")" = 1 ] || fail "expected exactly one line on stderr from [$*], got:
+$err"
+  local n
+  for n in "${names[@]}"; do
+    [[ "${err,,}" == *"${n,,}"* ]] || fail "error from [$*] does not name [$n]: $err"
+  done
+  if [ "$before" != "$after" ]; then
+    fail "store changed by failing [$*]:
+$({ diff <(echo "$before") <(echo "$after") || true; } | sed -n 1,20p)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# strata
+
+[ -x "$STRATA_BIN" ] || fail "strata binary not found at $STRATA_BIN (run make build or set STRATA_BIN)"
+strata() { "$STRATA_BIN" "$@"; }
+
+# helpers.py wrappers
+helper() { python3 "$HELPERS" "$@"; }
+json_get() { helper json-get "$1"; } # stdin JSON, EXPR on v
+human_size() { helper human-size "$@"; }
+
+# inspect_field REF GO-TEMPLATE : strata image inspect --format
+inspect_field() { strata image inspect --format "$2" "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+need_cmd() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done; }
+
+# busybox_rootfs_tar OUT: a small rootfs tarball from Debian's busybox-static, cached under
+# $E2E_CACHE/busybox-<sha256 of /bin/busybox>/rootfs.tar. Built reproducibly (sorted names, fixed
+# mtime, uid/gid 0), so its sha256 is stable across runs.
+BUSYBOX_APPLETS=(sh ls cat echo true false env mkdir rm cp mv ln id pwd sleep test wc touch uname)
+busybox_rootfs_tar() {
+  local out=$1 bb=/bin/busybox
+  [ -x "$bb" ] || skip "busybox-static is not installed (/bin/busybox)"
+  local key; key=$(sha256sum "$bb" | cut -c1-64)
+  local dir="$E2E_CACHE/busybox-$key"
+  if [ ! -s "$dir/rootfs.tar" ]; then
+    mkdir -p "$dir"
+    local stage; stage=$(mktemp -d "$dir/stage.XXXXXX")
+    mkdir -p "$stage/rootfs/bin" "$stage/rootfs/etc" "$stage/rootfs/tmp" "$stage/rootfs/root"
+    chmod 1777 "$stage/rootfs/tmp"; chmod 700 "$stage/rootfs/root"
+    cp "$bb" "$stage/rootfs/bin/busybox"
+    local a; for a in "${BUSYBOX_APPLETS[@]}"; do ln -s busybox "$stage/rootfs/bin/$a"; done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/rootfs/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/rootfs/etc/group"
+    tar -C "$stage/rootfs" --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
+      --format=gnu -cf "$stage/rootfs.tar" .
+    mv -f "$stage/rootfs.tar" "$dir/rootfs.tar" # atomic: concurrent runs see a whole file
+    rm -rf "$stage"
+  fi
+  cp "$dir/rootfs.tar" "$out"
+}
+
+# a second, different small layer for multi-layer images
+small_layer_tar() { # OUT [TEXT]
+  helper layer "$1" "[{\"name\":\"hello.txt\",\"data\":\"${2:-hello world}\\n\"}]"
+}
+
+sha256_of() { echo "sha256:$(sha256sum "$1" | cut -c1-64)"; }
+
+# import_busybox REF [import args...]: imports the cached busybox rootfs, prints the ID
+import_busybox() {
+  local ref=$1; shift
+  [ -s "$E2E_TMP/busybox.tar" ] || busybox_rootfs_tar "$E2E_TMP/busybox.tar"
+  strata import "$@" "$E2E_TMP/busybox.tar" "$ref"
+}
+
+# store_bytes: total size of regular files in the store (each inode once)
+store_bytes() { du -sb "$STRATA_ROOT" | cut -f1; }
+# count_big_files MIN_BYTES: store files at least that big (blobs, unpacked copies), one per inode
+count_big_files() { find "$STRATA_ROOT" -type f -size +"$(( $1 / 1024 ))"k -printf '%i\n' | sort -u | wc -l; }
+
+# escape sentinels: unique paths outside the store, removed at exit
+escape_path() { echo "/tmp/strata-escape-$E2E_TOKEN-$1"; } # SUFFIX
+
+# ---------------------------------------------------------------------------------------------
+# docker (interop tests only)
+
+# start_docker: make sure a Docker daemon answers; start one (and stop it at exit, by pid) if none
+# does. Skips the test when docker is missing or cannot start.
+start_docker() {
+  [ -x "$DOCKER" ] || skip "docker CLI not found at $DOCKER"
+  E2E_USED_DOCKER=1
+  if "$DOCKER" info >/dev/null 2>&1; then return 0; fi
+  need_root
+  command -v dockerd >/dev/null || skip "dockerd is not installed"
+  mkdir -p "$E2E_CACHE"
+  exec 9>"$E2E_CACHE/dockerd.lock"
+  flock -w 60 9 || skip "could not take $E2E_CACHE/dockerd.lock"
+  if ! "$DOCKER" info >/dev/null 2>&1; then
+    dockerd --iptables=false --bridge=none >"$E2E_TMP/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    for _ in $(seq 1 300); do
+      "$DOCKER" info >/dev/null 2>&1 && break
+      kill -0 "$DOCKERD_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if ! "$DOCKER" info >/dev/null 2>&1; then
+      local why; why=$(tail -n 3 "$E2E_TMP/dockerd.log" | tr '\n' ' ')
+      skip "dockerd could not start: $why"
+    fi
+  fi
+  flock -u 9
+}
+# docker_name SUFFIX: a unique docker image name; every docker image named so is removed at exit
+docker_name() { echo "strata-e2e-$E2E_TOKEN-$1"; }
+docker() { "$DOCKER" "$@"; }
+
+# inspect_json REF EXPR: evaluates EXPR (python, on v = the first element of `image inspect REF`)
+inspect_json() { strata image inspect "$1" | helper json-get "v[0]$2"; }
+# table_cells COL... : stdin table -> tab-separated cells of each row (header dropped), cut at the
+# header's column positions
+table_cells() { helper table-cells "$@"; }
+# check_table COL... : stdin table must be laid out like Docker's tabwriter output
+check_table() { helper check-table "$@"; }
+# cell CELLS ROW COL : one cell (1-based row and column) of table_cells output
+cell() { printf '%s\n' "$1" | awk -F'\t' -v r="$2" -v c="$3" 'NR == r { print $c }'; }
+# column CELLS COL : every row's cell in column COL
+column() { printf '%s\n' "$1" | awk -F'\t' -v c="$2" '{ print $c }'; }
+
+# two_layer_archive OUT TAG [TEXT]: a legacy docker-archive (as `docker save` writes it) of an
+# image made of the busybox rootfs plus a layer holding /hello.txt (TEXT, default "hello world"),
+# created 2024-01-02T03:04:05Z by "e2e <e2e@example.com>", with three history entries: the
+# busybox ADD, an empty_layer CMD, and a long RUN command (commented "second layer").
+# Prints the image ID (sha256 of the config).
+LONG_CREATED_BY='/bin/sh -c echo hello > /hello.txt && echo this is a rather long command line that goes on'
+two_layer_archive() {
+  local out=$1 tag=$2 text=${3:-hello world}
+  [ -s "$E2E_TMP/busybox.tar" ] || busybox_rootfs_tar "$E2E_TMP/busybox.tar"
+  small_layer_tar "$out.hello-layer" "$text"
+  local hist
+  hist=$(python3 -c 'import json,sys; print(json.dumps([
+    {"created": "2024-01-01T00:00:00Z", "created_by": "/bin/sh -c #(nop) ADD file:abc in / "},
+    {"created": "2024-01-01T00:00:01Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": True},
+    {"created": "2024-01-02T03:04:05Z", "created_by": sys.argv[1], "comment": "second layer"}]))' "$LONG_CREATED_BY")
+  helper docker-archive "$out" --tag "$tag" \
+    --config-json '{"author": "e2e <e2e@example.com>", "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"], "WorkingDir": "/"}}' \
+    --history-json "$hist" "$E2E_TMP/busybox.tar" "$out.hello-layer"
+}
