@@ -36,7 +36,7 @@ struct TemplateOptions {
 
 class Template {
  public:
-  struct Tree;  // the parsed form, private to template.cpp
+  struct Tree;  // the parsed form, private to the template*.cpp files
 
   // Parses format. Errors are one line: "template parsing error: template: :1: ...".
   static Result<Template> parse(std::string_view format, TemplateOptions options = {});

@@ -1,0 +1,123 @@
+// extractLayer and digestLayer: the tar stream is pulled through our own decompression and a
+// hashing reader into libarchive (tar formats only, no libarchive filters), and every entry is
+// applied by the Extractor (extractor.h).
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "layer/extractor.h"
+#include "layer/tar.h"
+#include "util/fs.h"
+
+namespace strata::layer {
+
+namespace {
+
+constexpr size_t kChunk = size_t(1) << 20;
+
+// Feeds libarchive from the hashing reader, enforcing the size limit. An error of ours (I/O,
+// corrupt compression, size limit) is kept here because libarchive only passes on its text.
+struct Feed {
+  HashingReader* reader = nullptr;
+  uint64_t maxBytes = 0;
+  std::vector<unsigned char> buf;
+  std::optional<Error> error;
+
+  Result<size_t> read(void* dst, size_t size) {
+    size_t n = TRY(reader->read(dst, size));
+    if (reader->count() > maxBytes)
+      return failInvalid("layer exceeds the size limit of " + std::to_string(maxBytes) +
+                         " uncompressed bytes");
+    return n;
+  }
+
+  // Reads what libarchive left after the end-of-archive marker, so the digest covers it.
+  Status drain() {
+    for (;;) {
+      size_t n = TRY(read(buf.data(), buf.size()));
+      if (n == 0) return {};
+    }
+  }
+
+  static la_ssize_t callback(archive* a, void* self, const void** out) {
+    auto* feed = static_cast<Feed*>(self);
+    auto n = feed->read(feed->buf.data(), feed->buf.size());
+    if (!n) {
+      archive_set_error(a, EIO, "%s", n.error().what().c_str());
+      feed->error = std::move(n).error();
+      return -1;
+    }
+    *out = feed->buf.data();
+    return static_cast<la_ssize_t>(*n);
+  }
+};
+
+struct ArchiveReadDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchiveReadPtr = std::unique_ptr<archive, ArchiveReadDeleter>;
+
+// The error for a failed libarchive call: ours if the feed failed, else libarchive's text.
+Error archiveError(archive* a, const Feed& feed, const std::string& what) {
+  if (feed.error) return *feed.error;
+  const char* msg = archive_error_string(a);
+  return Error::invalid(what + ": " + (msg ? msg : "unknown libarchive error"));
+}
+
+}  // namespace
+
+Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::string& root,
+                                   const ExtractOptions& options) {
+  UniqueFd rootfd = TRY(openFile(root, O_RDONLY | O_DIRECTORY));
+  ExtractResult result;
+  HashingReader reader(TRY(decompressingReader(std::move(src), result.compression)));
+  Feed feed{&reader, options.maxBytes, std::vector<unsigned char>(kChunk), std::nullopt};
+
+  ArchiveReadPtr a(archive_read_new());
+  if (!a) return fail(Error(ENOMEM, "libarchive: cannot allocate a reader"));
+  // Tar only (ustar, pax, GNU): no other formats, and no libarchive decompression.
+  archive_read_support_format_tar(a.get());
+  if (archive_read_open(a.get(), &feed, nullptr, &Feed::callback, nullptr) != ARCHIVE_OK) {
+    // An empty stream is an empty layer, though no format claims it.
+    if (!feed.error && reader.count() == 0)
+      return ExtractResult{reader.hex(), 0, result.compression};
+    return fail(archiveError(a.get(), feed, "read layer tar"));
+  }
+  detail::Extractor extractor(rootfd.get(), options, a.get(), [&](const std::string& what) {
+    return archiveError(a.get(), feed, what);
+  });
+  for (;;) {
+    archive_entry* entry;
+    int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) break;
+    // ARCHIVE_WARN: e.g. a name that is not valid in the locale; the raw bytes are still there.
+    if (r < ARCHIVE_WARN) return fail(archiveError(a.get(), feed, "read layer tar"));
+    const char* name = detail::entryName(entry);
+    TRYV_CTX(extractor.apply(entry),
+             "layer entry \"" + std::string(name ? name : "") + "\"");
+  }
+  TRYV(feed.drain());
+  TRYV(extractor.finish());
+  result.diffIdHex = reader.hex();
+  result.uncompressedSize = reader.count();
+  return result;
+}
+
+Result<ExtractResult> digestLayer(std::unique_ptr<Reader> src) {
+  ExtractResult result;
+  HashingReader reader(TRY(decompressingReader(std::move(src), result.compression)));
+  std::vector<unsigned char> buf(kChunk);
+  for (;;) {
+    size_t n = TRY(reader.read(buf.data(), buf.size()));
+    if (n == 0) break;
+  }
+  result.diffIdHex = reader.hex();
+  result.uncompressedSize = reader.count();
+  return result;
+}
+
+}  // namespace strata::layer
