@@ -49,9 +49,27 @@ Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::strin
 // Digest of a layer's uncompressed tar stream without extracting it.
 Result<ExtractResult> digestLayer(std::unique_ptr<Reader> src);
 
+// What writeTarFromDir does with overlayfs's own markers: whiteouts (0:0 character devices) and
+// opaque directories (xattr trusted.overlay.opaque="y").
+enum class OverlayMarkers {
+  // No special meaning: a 0:0 device is written as a device (trusted.overlay.* xattrs, which only
+  // overlayfs may set, are never written in any mode).
+  AsIs,
+  // The tree is an overlay upper dir becoming an image layer, converted as Docker's overlay2
+  // driver does: whiteout NAME -> empty regular file ".wh.NAME" (mode 0600, the device's
+  // uid/gid and mtime); an opaque directory is followed by an empty regular file
+  // "DIR/.wh..wh..opq" (the directory's permission bits and uid/gid, mtime 0).
+  ToLayer,
+  // The tree is one overlay layer on its own, or an overlay mount: whiteouts hide nothing and
+  // are left out, and so is a listed name that cannot be found when stat'ed (overlayfs lists the
+  // whiteouts of its bottom layer but resolves them to nothing).
+  Omit,
+};
+
 struct WriteTarOptions {
   // Fixed mtime for every entry (reproducible output); -1 keeps the files' own.
   int64_t mtime = -1;
+  OverlayMarkers overlay = OverlayMarkers::AsIs;
 };
 
 // Writes the tree under root as a POSIX (PAX) tar to fd: entries in sorted order, parents before

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ namespace {
 
 constexpr size_t kChunk = size_t(1) << 20;
 constexpr std::string_view kOverlayXattrPrefix = "trusted.overlay.";
+constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
 // Receives libarchive's output: hashes and counts it, and writes it to the fd in big chunks.
 struct Sink {
@@ -101,9 +105,13 @@ class Walker {
       : archive_(a), sink_(sink), options_(options), entry_(archive_entry_new()) {}
 
   Status walkDir(int dirfd, const std::string& prefix);
+  // With OverlayMarkers::ToLayer, writes "<prefix>.wh..wh..opq" when the directory open as dirfd
+  // (whose stat is dirSt) is opaque.
+  Status writeOpaqueMarker(int dirfd, const std::string& prefix, const struct stat& dirSt);
 
  private:
   Status writeEntry(int dirfd, const std::string& name, const std::string& rel);
+  Status writeWhiteout(const std::string& name, const std::string& rel, const struct stat& st);
   Status writeHeader(const std::string& rel);
   Status writeFileData(int dirfd, const std::string& name, const std::string& rel,
                        const struct stat& st);
@@ -134,10 +142,18 @@ Status Walker::walkDir(int dirfd, const std::string& prefix) {
 
 Status Walker::writeEntry(int dirfd, const std::string& name, const std::string& rel) {
   struct stat st;
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    // overlayfs lists a bottom layer's whiteouts but finds nothing at their names.
+    if (errno == ENOENT && options_.overlay == OverlayMarkers::Omit) return {};
     return failErrno("stat `" + rel + "`");
+  }
   mode_t type = st.st_mode & S_IFMT;
   if (type == S_IFSOCK) return {};  // tar has no sockets
+  // Before the hardlink check: overlayfs may link all its whiteouts to one shared inode.
+  if (type == S_IFCHR && st.st_rdev == makedev(0, 0)) {
+    if (options_.overlay == OverlayMarkers::Omit) return {};
+    if (options_.overlay == OverlayMarkers::ToLayer) return writeWhiteout(name, rel, st);
+  }
 
   archive_entry* e = entry_.get();
   archive_entry_clear(e);
@@ -170,6 +186,7 @@ Status Walker::writeEntry(int dirfd, const std::string& name, const std::string&
       int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return failErrno("open `" + rel + "`");
       UniqueFd dir(fd);
+      TRYV(writeOpaqueMarker(dir.get(), rel + "/", st));
       return walkDir(dir.get(), rel + "/");
     }
     case S_IFLNK: {
@@ -193,6 +210,49 @@ Status Walker::writeEntry(int dirfd, const std::string& name, const std::string&
     default:  // FIFO
       return writeHeader(rel);
   }
+}
+
+// As Docker's overlay whiteout converter: the device becomes an empty regular file named
+// ".wh.NAME", mode 0600, keeping the device's owner and mtime; no xattrs.
+Status Walker::writeWhiteout(const std::string& name, const std::string& rel,
+                             const struct stat& st) {
+  archive_entry* e = entry_.get();
+  archive_entry_clear(e);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0600);
+  archive_entry_set_uid(e, st.st_uid);
+  archive_entry_set_gid(e, st.st_gid);
+  if (options_.mtime >= 0)
+    archive_entry_set_mtime(e, options_.mtime, 0);
+  else
+    archive_entry_set_mtime(e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  archive_entry_set_size(e, 0);
+  std::string prefix = rel.substr(0, rel.size() - name.size());
+  return writeHeader(prefix + std::string(kWhiteoutPrefix) + name);
+}
+
+// As Docker's converter: an empty regular file with the directory's permission bits and owner,
+// and no mtime of its own (0, or the fixed one).
+Status Walker::writeOpaqueMarker(int dirfd, const std::string& prefix,
+                                 const struct stat& dirSt) {
+  if (options_.overlay != OverlayMarkers::ToLayer) return {};
+  char value[2];
+  ssize_t n = ::fgetxattr(dirfd, kOpaqueXattr, value, sizeof value);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP || errno == ERANGE) return {};
+    return failErrno("read xattr `" + std::string(kOpaqueXattr) + "` of `" +
+                     (prefix.empty() ? std::string(".") : prefix) + "`");
+  }
+  if (n != 1 || value[0] != 'y') return {};
+  archive_entry* e = entry_.get();
+  archive_entry_clear(e);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, dirSt.st_mode & 0777);
+  archive_entry_set_uid(e, dirSt.st_uid);
+  archive_entry_set_gid(e, dirSt.st_gid);
+  archive_entry_set_mtime(e, options_.mtime >= 0 ? options_.mtime : 0, 0);
+  archive_entry_set_size(e, 0);
+  return writeHeader(prefix + std::string(kOpaqueMarker));
 }
 
 Status Walker::writeHeader(const std::string& rel) {
@@ -299,6 +359,9 @@ Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
     return failInvalid(std::string("open tar writer: ") + archive_error_string(a.get()));
 
   Walker walker(a.get(), sink, options);
+  struct stat rootSt;
+  if (::fstat(rootfd.get(), &rootSt) < 0) return failErrno("stat `" + root + "`");
+  TRYV_CTX(walker.writeOpaqueMarker(rootfd.get(), "", rootSt), "write tar of `" + root + "`");
   TRYV_CTX(walker.walkDir(rootfd.get(), ""), "write tar of `" + root + "`");
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
     if (sink.error) return fail(*sink.error);

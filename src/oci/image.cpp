@@ -133,6 +133,33 @@ Result<Index> parseIndex(std::string_view text) {
   return idx;
 }
 
+ContainerConfig containerConfigFromJson(const Json& k) {
+  ContainerConfig cc;
+  cc.user = str(k, "User");
+  cc.exposedPorts = keySet(k, "ExposedPorts");
+  cc.env = strList(k, "Env");
+  cc.entrypoint = optStrList(k, "Entrypoint");
+  cc.cmd = optStrList(k, "Cmd");
+  cc.volumes = keySet(k, "Volumes");
+  cc.workingDir = str(k, "WorkingDir");
+  cc.labels = strMap(k, "Labels");
+  cc.stopSignal = str(k, "StopSignal");
+  if (auto a = k.find("ArgsEscaped"); a != k.end() && a->is_boolean()) cc.argsEscaped = *a;
+  cc.onBuild = strList(k, "OnBuild");
+  cc.shell = strList(k, "Shell");
+  if (auto h = k.find("Healthcheck"); h != k.end() && h->is_object()) {
+    HealthConfig hc;
+    hc.test = strList(*h, "Test");
+    hc.interval = integer(*h, "Interval");
+    hc.timeout = integer(*h, "Timeout");
+    hc.startPeriod = integer(*h, "StartPeriod");
+    hc.startInterval = integer(*h, "StartInterval");
+    hc.retries = static_cast<int>(integer(*h, "Retries"));
+    cc.healthcheck = hc;
+  }
+  return cc;
+}
+
 Result<ImageConfig> parseImageConfig(std::string_view text) {
   Json j = TRY(parseJson(text, "image config"));
   ImageConfig c;
@@ -143,32 +170,8 @@ Result<ImageConfig> parseImageConfig(std::string_view text) {
   c.variant = str(j, "variant");
   c.comment = str(j, "comment");
   c.dockerVersion = str(j, "docker_version");
-  if (auto it = j.find("config"); it != j.end() && it->is_object()) {
-    const Json& k = *it;
-    ContainerConfig& cc = c.config;
-    cc.user = str(k, "User");
-    cc.exposedPorts = keySet(k, "ExposedPorts");
-    cc.env = strList(k, "Env");
-    cc.entrypoint = optStrList(k, "Entrypoint");
-    cc.cmd = optStrList(k, "Cmd");
-    cc.volumes = keySet(k, "Volumes");
-    cc.workingDir = str(k, "WorkingDir");
-    cc.labels = strMap(k, "Labels");
-    cc.stopSignal = str(k, "StopSignal");
-    if (auto a = k.find("ArgsEscaped"); a != k.end() && a->is_boolean()) cc.argsEscaped = *a;
-    cc.onBuild = strList(k, "OnBuild");
-    cc.shell = strList(k, "Shell");
-    if (auto h = k.find("Healthcheck"); h != k.end() && h->is_object()) {
-      HealthConfig hc;
-      hc.test = strList(*h, "Test");
-      hc.interval = integer(*h, "Interval");
-      hc.timeout = integer(*h, "Timeout");
-      hc.startPeriod = integer(*h, "StartPeriod");
-      hc.startInterval = integer(*h, "StartInterval");
-      hc.retries = static_cast<int>(integer(*h, "Retries"));
-      cc.healthcheck = hc;
-    }
-  }
+  if (auto it = j.find("config"); it != j.end() && it->is_object())
+    c.config = containerConfigFromJson(*it);
   auto rootfs = j.find("rootfs");
   if (rootfs == j.end() || !rootfs->is_object())
     return failInvalid("malformed image config: no rootfs");

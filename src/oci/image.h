@@ -106,6 +106,8 @@ Result<Manifest> parseManifest(std::string_view json);
 Result<Index> parseIndex(std::string_view json);
 Result<ImageConfig> parseImageConfig(std::string_view json);
 Result<Descriptor> descriptorFromJson(const Json& j);
+// The "config" object of an image config (Docker's container config field names).
+ContainerConfig containerConfigFromJson(const Json& j);
 
 Json toJson(const Descriptor& d);
 Json toJson(const Manifest& m);

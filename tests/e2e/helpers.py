@@ -22,6 +22,25 @@ Subcommands (all write to stdout unless OUT is given):
   json-get EXPR                 read JSON on stdin and print the value at EXPR (python indexing
                                 expression applied to the parsed value `v`), as JSON unless a str
                                 (so booleans print as true/false)
+  pty-session [opts] STEPS_JSON -- CMD...
+                                run CMD on a fresh pseudo-terminal (its controlling tty, window
+                                size --rows/--cols, default 24x80) and drive it with steps:
+                                ["expect", TEXT] wait until TEXT appears in the output (after the
+                                previous match), ["send", TEXT] type TEXT, ["sleep", S],
+                                ["resize", ROWS, COLS], ["expect-exit"] wait for CMD to exit.
+                                Prints the transcript (CR removed), exits with CMD's status (128+N
+                                when killed by signal N); on a timeout (--timeout S per step,
+                                default 20) kills CMD and exits 124. --transcript FILE also
+                                writes the transcript there as it comes.
+  kill-leftovers TMP SHELL_PID   SIGKILL every process left from a test whose temp dir is TMP: the
+                                pids in TMP/bg-pids, and processes whose environment has
+                                STRATA_ROOT under TMP, whose command line names TMP, or whose root
+                                file system (the "/" mount of their own mount namespace) is under
+                                TMP (container processes); never SHELL_PID or its ancestors
+  cgroup-dirs PID               the host directories of PID's cgroups (one per hierarchy it is in,
+                                v1 and v2), from /proc/PID/cgroup and the host's cgroup mounts
+  diff-lines FILE_A FILE_B      compare two `diff` outputs as Docker orders them: same set of
+                                lines, and in each every parent directory comes before its children
 """
 import gzip
 import hashlib
@@ -391,8 +410,285 @@ def main():
         table_cells(args)
     elif cmd == "json-get":
         json_get(args[0])
+    elif cmd == "pty-session":
+        pty_session(args)
+    elif cmd == "diff-lines":
+        diff_lines(args[0], args[1])
+    elif cmd == "cgroup-dirs":
+        cgroup_dirs(int(args[0]))
+    elif cmd == "kill-leftovers":
+        kill_leftovers(args[0], int(args[1]))
     else:
         sys.exit("helpers.py: unknown command " + cmd)
+
+
+# ---------------------------------------------------------------------------------------------
+# containers (issue 3)
+
+def pty_session(argv):
+    import fcntl
+    import select
+    import signal
+    import struct
+    import termios
+    timeout, rows, cols, transcript_path = 20.0, 24, 80, None
+    while argv and argv[0].startswith("--") and argv[0] != "--":
+        if argv[0] == "--timeout":
+            timeout = float(argv[1]); argv = argv[2:]
+        elif argv[0] == "--rows":
+            rows = int(argv[1]); argv = argv[2:]
+        elif argv[0] == "--cols":
+            cols = int(argv[1]); argv = argv[2:]
+        elif argv[0] == "--transcript":
+            transcript_path = argv[1]; argv = argv[2:]
+        else:
+            sys.exit("pty-session: unknown option " + argv[0])
+    steps = json.loads(argv[0])
+    if argv[1] != "--":
+        sys.exit("pty-session: expected -- before the command")
+    cmd = argv[2:]
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+            for fd in (0, 1, 2):
+                os.dup2(slave, fd)
+            os.close(master)
+            if slave > 2:
+                os.close(slave)
+            os.execvp(cmd[0], cmd)
+        except OSError as e:
+            os.write(2, ("pty-session: %s: %s\n" % (cmd[0], e)).encode())
+        os._exit(127)
+    os.close(slave)
+    out = bytearray()
+    tfile = open(transcript_path, "wb") if transcript_path else None
+    status = [None]
+
+    def reap(block):
+        if status[0] is None:
+            p, st = os.waitpid(pid, 0 if block else os.WNOHANG)
+            if p == pid:
+                status[0] = os.waitstatus_to_exitcode(st)
+        return status[0]
+
+    def pump(deadline):
+        """read what is available until deadline; False once the pty is closed"""
+        wait = max(0.0, deadline - time.monotonic())
+        r, _, _ = select.select([master], [], [], min(wait, 0.1))
+        if master in r:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every slave fd is closed
+                data = b""
+            if not data:
+                return False
+            out.extend(data)
+            if tfile:
+                tfile.write(data); tfile.flush()
+        return True
+
+    def finish(code, why=None):
+        text = out.decode("utf-8", "replace").replace("\r", "")
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+        if why:
+            sys.stderr.write("pty-session: %s\n" % why)
+        sys.exit(code)
+
+    def give_up(why):
+        if reap(False) is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            reap(True)
+        finish(124, why)
+
+    mark = 0
+    open_ = True
+    for step in steps + [["expect-exit"]]:
+        kind = step[0]
+        deadline = time.monotonic() + timeout
+        if kind == "expect":
+            needle = step[1].encode()
+            while True:
+                i = out.find(needle, mark)
+                if i >= 0:
+                    mark = i + len(needle)
+                    break
+                if time.monotonic() > deadline:
+                    give_up("timed out waiting for %r" % step[1])
+                if open_:
+                    open_ = pump(deadline)
+                else:
+                    if reap(False) is not None:
+                        finish(125, "%r never appeared; the command exited with %s" % (step[1], status[0]))
+                    time.sleep(0.05)
+        elif kind == "send":
+            os.write(master, step[1].encode())
+        elif kind == "sleep":
+            end = time.monotonic() + float(step[1])
+            while time.monotonic() < end:
+                if open_:
+                    open_ = pump(end)
+                else:
+                    time.sleep(0.05)
+        elif kind == "resize":
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", int(step[1]), int(step[2]), 0, 0))
+        elif kind == "expect-exit":
+            while reap(False) is None:
+                if time.monotonic() > deadline:
+                    give_up("timed out waiting for the command to exit")
+                if open_:
+                    open_ = pump(deadline)
+                else:
+                    time.sleep(0.05)
+            # drain what is left
+            end = time.monotonic() + 0.5
+            while open_ and time.monotonic() < end:
+                open_ = pump(end)
+            break
+        else:
+            sys.exit("pty-session: unknown step " + kind)
+    code = status[0]
+    finish(code if code >= 0 else 128 - code)
+
+
+def diff_lines(a, b):
+    """Docker's `diff` lists changes in an order that varies between runs (top-level subtrees
+    come out in Go map order), but always a parent directory before what is inside it."""
+    def load(p):
+        with open(p) as f:
+            return [l.rstrip("\n") for l in f if l.strip()]
+    la, lb = load(a), load(b)
+    bad = []
+    for name, ls in ((a, la), (b, lb)):
+        seen = {}
+        for n, l in enumerate(ls):
+            path = l[2:]
+            seen[path] = n
+            parent = os.path.dirname(path)
+            while parent not in ("/", ""):
+                if parent in [x[2:] for x in ls] and seen.get(parent) is None:
+                    bad.append("%s: %r comes before its parent %r" % (name, l, parent))
+                parent = os.path.dirname(parent)
+        if len(set(ls)) != len(ls):
+            bad.append("%s: duplicate lines" % name)
+    if sorted(la) != sorted(lb):
+        bad.append("different changes:\n  only in %s: %r\n  only in %s: %r" % (
+            a, sorted(set(la) - set(lb)), b, sorted(set(lb) - set(la))))
+    if bad:
+        sys.exit("\n".join(bad))
+
+
+def _proc_read(pid, name):
+    try:
+        with open("/proc/%d/%s" % (pid, name), "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _root_mount_under(pid, tmp_b):
+    """True when PID's root file system is one of the test's: its "/" mount (the last one, in
+    its own mount namespace) is an overlay whose options name TMP, or a mount of a directory
+    under TMP. Mounts that merely propagated into other namespaces do not count."""
+    root_line = None
+    for l in _proc_read(pid, "mountinfo").splitlines():
+        f = l.split(b" ")
+        if len(f) > 5 and f[4] == b"/":
+            root_line = l
+    if root_line is None:
+        return False
+    pre, _, post = root_line.partition(b" - ")
+    return tmp_b in post or pre.split(b" ")[3].startswith(tmp_b)
+
+
+def kill_leftovers(tmp, shell_pid):
+    import signal
+    tmp_b = tmp.encode()
+    exclude = {os.getpid(), shell_pid}
+    p = os.getpid()
+    while p > 1:  # our ancestors
+        exclude.add(p)
+        stat_ = _proc_read(p, "stat")
+        if not stat_:
+            break
+        p = int(stat_.rsplit(b")", 1)[1].split()[1])
+    try:
+        my_mnt = os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        my_mnt = None
+    for _ in range(3):
+        victims = {}
+        try:
+            with open(os.path.join(tmp, "bg-pids")) as f:
+                for l in f:
+                    # only while still the test shell's child (never a recycled pid)
+                    st = _proc_read(int(l), "stat") if l.strip().isdigit() else b""
+                    if st and int(st.rsplit(b")", 1)[1].split()[1]) == shell_pid:
+                        victims[int(l)] = "background process"
+        except OSError:
+            pass
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            pid = int(d)
+            if pid in exclude or pid in victims:
+                continue
+            env = _proc_read(pid, "environ").split(b"\0")
+            cmd = _proc_read(pid, "cmdline")
+            if any(e.startswith(b"STRATA_ROOT=" + tmp_b) for e in env) or tmp_b in cmd:
+                victims[pid] = "store process"
+                continue
+            try:
+                mnt = os.readlink("/proc/%d/ns/mnt" % pid)
+            except OSError:
+                continue
+            if mnt != my_mnt and _root_mount_under(pid, tmp_b):
+                victims[pid] = "container process"
+        victims = {v: w for v, w in victims.items() if v not in exclude}
+        if not victims:
+            return
+        for pid, why in sorted(victims.items()):
+            cmd = _proc_read(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            try:
+                os.kill(pid, signal.SIGKILL)
+                if why != "background process":
+                    print("cleanup: killed leftover %s %d: %s" % (why, pid, cmd[:120]))
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+
+
+def cgroup_dirs(pid):
+    mounts = {}  # controller key -> mount point
+    with open("/proc/self/mountinfo") as f:
+        for l in f:
+            pre, post = l.split(" - ", 1)
+            fields = pre.split()
+            fstype, _, opts = post.split()[:3]
+            mp = fields[4]
+            if fstype == "cgroup2":
+                mounts.setdefault("", mp)
+            elif fstype == "cgroup":
+                ctrls = [o for o in opts.split(",") if o not in ("rw", "ro") and "=" not in o
+                         and o in open("/proc/cgroups").read().split()] + \
+                        [o for o in opts.split(",") if o.startswith("name=")]
+                mounts.setdefault(",".join(sorted(ctrls)), mp)
+    with open("/proc/%d/cgroup" % pid) as f:
+        for l in f:
+            _, ctrls, path = l.rstrip("\n").split(":", 2)
+            key = ",".join(sorted(ctrls.split(","))) if ctrls else ""
+            mp = mounts.get(key)
+            if mp:
+                print(os.path.normpath(mp + path))
 
 
 if __name__ == "__main__":

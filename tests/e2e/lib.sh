@@ -291,3 +291,97 @@ two_layer_archive() {
     --config-json '{"author": "e2e <e2e@example.com>", "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"], "WorkingDir": "/"}}' \
     --history-json "$hist" "$E2E_TMP/busybox.tar" "$out.hello-layer"
 }
+
+# ---------------------------------------------------------------------------------------------
+# containers (issue 3)
+#
+# Container tests call containers_setup first: it makes sure that, at exit (pass or fail), every
+# container of the test's store is removed (`strata rm -f`), every process left over from the
+# test's store is killed by pid (the monitors and container processes found by their
+# STRATA_ROOT, command line or mount table naming $E2E_TMP) and anything mounted under $E2E_TMP
+# is unmounted, before lib.sh's own cleanup removes the temp dir.
+
+# the host side of one container-test run
+containers_setup() {
+  need_root
+  trap '_e2e_ctr_rc=$?; trap - ERR; set +e; _e2e_container_cleanup; ( exit "$_e2e_ctr_rc" ); _e2e_cleanup' EXIT
+}
+_e2e_container_cleanup() {
+  local ids
+  ids=$(timeout 20 "$STRATA_BIN" ps -a -q --no-trunc 2>/dev/null)
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || timeout 30 "$STRATA_BIN" rm -f $ids >/dev/null 2>&1
+  python3 "$HELPERS" kill-leftovers "$E2E_TMP" "$$" >&2
+  if [ "${E2E_USED_DOCKER:-0}" = 1 ]; then
+    # docker containers a test creates are named strata-e2e-<token>-* (docker_name)
+    ids=$("$DOCKER" ps -aq --filter "name=strata-e2e-$E2E_TOKEN-" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -z "$ids" ] || "$DOCKER" rm -f $ids >/dev/null 2>&1
+  fi
+  local m
+  findmnt -rn -o TARGET 2>/dev/null | grep -F "$E2E_TMP" | sort -r | while IFS= read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+  return 0
+}
+
+# bb_image [REF] [import args...]: the busybox image (CMD sh) under REF (default bb), imported
+# once per test; prints nothing
+bb_image() {
+  local ref=${1:-bb}; shift || true
+  strata image inspect "$ref" >/dev/null 2>&1 && return 0
+  import_busybox "$ref" -c 'CMD ["sh"]' "$@" >/dev/null
+}
+
+# ctr_json C EXPR: EXPR (python, on v = the first element of `container inspect C`)
+ctr_json() { strata container inspect "$1" | helper json-get "v[0]$2"; }
+# ctr_status C: State.Status (created, running, paused, exited, ...)
+ctr_status() { ctr_json "$1" "['State']['Status']"; }
+
+# wait_for SECONDS CMD... : polls CMD (every 0.1s) until it succeeds; fails the test on timeout
+wait_for() {
+  local secs=$1; shift
+  local end=$(( $(date +%s%N) + secs * 1000000000 ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$end" ] || { fail "timed out after ${secs}s waiting for: $*"; return 1; }
+    sleep 0.1
+  done
+}
+_ctr_status_is() { [ "$(ctr_status "$1" 2>/dev/null)" = "$2" ]; }
+# wait_status C STATUS [SECONDS]: polls until State.Status is STATUS (default 10s)
+wait_status() { wait_for "${3:-10}" _ctr_status_is "$1" "$2"; }
+
+PS_COLS=('CONTAINER ID' IMAGE COMMAND CREATED STATUS PORTS NAMES)
+# ps_row NAME [ps args...]: the cells (tab-separated, PS_COLS order) of NAME's row in
+# `strata ps -a` (empty when there is none)
+ps_row() {
+  local name=$1; shift
+  strata ps -a "$@" | table_cells "${PS_COLS[@]}" | awk -F'\t' -v n="$name" '$7 == n'
+}
+# ps_status NAME: the STATUS cell of NAME in `strata ps -a`
+ps_status() { ps_row "$1" | cut -f5; }
+
+# run_bg OUTFILE CMD... : starts CMD in the background (stdin /dev/null, output to OUTFILE),
+# records its pid for the cleanup and sets $bg_pid
+bg_pid=""
+run_bg() {
+  local o=$1; shift
+  "$@" >"$o" 2>&1 </dev/null &
+  bg_pid=$!
+  echo "$bg_pid" >>"$E2E_TMP/bg-pids"
+}
+# pty_session [opts] STEPS_JSON CMD... : helpers.py pty-session (sets $out, $err, $status)
+pty_session() {
+  local opts=()
+  while [[ "${1:-}" == --* ]]; do opts+=("$1" "$2"); shift 2; done
+  local steps=$1; shift
+  run python3 "$HELPERS" pty-session "${opts[@]}" "$steps" -- "$@"
+}
+# the host's view of a process: session id of PID
+proc_sid() { awk '{ sub(/^.*\) /, ""); print $4 }' "/proc/$1/stat"; }
+# logs_contain C TEXT: the container's log (stdout and stderr) has a line containing TEXT
+logs_contain() { strata logs "$1" 2>&1 | grep -qF -- "$2"; }
+# logs_count C TEXT N: exactly N lines of the container's log contain TEXT
+logs_count() { [ "$(strata logs "$1" 2>&1 | grep -cF -- "$2")" = "$3" ]; }
+# json_list TEXT...: the JSON array of the arguments, as json-get prints it
+json_list() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }

@@ -1,0 +1,231 @@
+// create, run, start, attach: making containers and connecting to them.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "cli/common.h"
+#include "container/attach.h"
+#include "container/create.h"
+#include "container/lifecycle.h"
+#include "container/monitor.h"
+
+namespace strata::cli {
+
+namespace {
+
+struct RunFlags {
+  container::CreateOptions opt;
+  std::string entrypoint, pidsLimit, detachKeys = "ctrl-p,ctrl-q";
+  bool entrypointSet = false, detach = false;
+};
+
+void defineCreateFlags(FlagSet& f, RunFlags& r) {
+  container::CreateOptions& o = r.opt;
+  f.list("env", 'e', &o.env, "Set environment variables");
+  f.list("env-file", 0, &o.envFiles, "Read in a file of environment variables");
+  f.string("entrypoint", 0, &r.entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  f.string("hostname", 'h', &o.hostname, "Container host name");
+  f.boolean("init", 0, &o.init, "Run an init inside the container that forwards signals and reaps processes");
+  f.boolean("interactive", 'i', &o.interactive, "Keep STDIN open even if not attached");
+  f.list("label", 'l', &o.labels, "Set meta data on a container");
+  f.string("memory", 'm', &o.memory, "Memory limit");
+  f.string("cpus", 0, &o.cpus, "Number of CPUs");
+  f.string("name", 0, &o.name, "Assign a name to the container");
+  f.string("network", 0, &o.network, "Connect a container to a network (none, host)");
+  f.string("pids-limit", 0, &r.pidsLimit, "Tune container pids limit (-1 for unlimited)");
+  f.boolean("read-only", 0, &o.readOnly, "Mount the container's root filesystem as read only");
+  f.string("restart", 0, &o.restart, "Restart policy to apply when a container exits");
+  f.boolean("rm", 0, &o.autoRemove, "Automatically remove the container when it exits");
+  f.string("stop-signal", 0, &o.stopSignal, "Signal to stop a container");
+  f.boolean("tty", 't', &o.tty, "Allocate a pseudo-TTY");
+  f.string("user", 'u', &o.user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  f.list("volume", 'v', &o.volumes, "Bind mount a volume");
+  f.string("workdir", 'w', &o.workdir, "Working directory inside the container");
+}
+
+// Applies the flags that need checking after parsing; returns false (status set) on error.
+bool finishFlags(RunFlags& r, const std::vector<std::string>& argv, int& status) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--entrypoint" || argv[i].rfind("--entrypoint=", 0) == 0) r.entrypointSet = true;
+    if (argv[i] == "--") break;
+  }
+  if (r.entrypointSet) r.opt.entrypoint = r.entrypoint;
+  if (!r.pidsLimit.empty()) {
+    char* end = nullptr;
+    long long v = std::strtoll(r.pidsLimit.c_str(), &end, 10);
+    if (*end != '\0') {
+      status = reportError("invalid argument \"" + r.pidsLimit + "\" for \"--pids-limit\" flag");
+      return false;
+    }
+    r.opt.pidsLimit = v < 0 ? 0 : v;
+  }
+  return true;
+}
+
+// Relays a started container's stdio until it exits or the user detaches; returns the exit code
+// to use.
+int attachAndWait(container::Containers& cs, const container::Record& rec, int sock,
+                  pid_t monitorPid, bool stdinOpen, const std::string& detachKeys) {
+  container::RelayOptions ro;
+  ro.stdinOpen = stdinOpen;
+  ro.tty = rec.tty;
+  ro.detachKeys = detachKeys;
+  auto res = container::relay(sock, ro);
+  ::close(sock);
+  if (!res) return reportError(res.error());
+  if (res->detached) return 0;
+  // With --rm, the monitor removes the container after it exits: wait for that, as Docker's
+  // run --rm returns only once the container is gone.
+  if (rec.host.autoRemove && monitorPid > 0) ::waitpid(monitorPid, nullptr, 0);
+  (void)cs;
+  return res->exitStatus;
+}
+
+}  // namespace
+
+int cmdCreate(const Globals& g, const std::vector<std::string>& argv) {
+  RunFlags r;
+  FlagSet flags("create");
+  defineCreateFlags(flags, r);
+  Parsed p = parseFlags(flags, argv, "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+                        "Create a new container", /*interspersed=*/false);
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("create", p.args, 1, SIZE_MAX, status)) return status;
+  if (!finishFlags(r, argv, status)) return status;
+  r.opt.image = p.args[0];
+  r.opt.command.assign(p.args.begin() + 1, p.args.end());
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  auto rec = container::create(cs, r.opt);
+  if (!rec) return reportError(rec.error());
+  std::printf("%s\n", rec->id.c_str());
+  return 0;
+}
+
+int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
+  RunFlags r;
+  FlagSet flags("run");
+  defineCreateFlags(flags, r);
+  flags.boolean("detach", 'd', &r.detach, "Run container in background and print container ID");
+  flags.string("detach-keys", 0, &r.detachKeys, "Override the key sequence for detaching a container");
+  Parsed p = parseFlags(flags, argv, "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+                        "Run a command in a new container", /*interspersed=*/false);
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("run", p.args, 1, SIZE_MAX, status)) return status;
+  if (!finishFlags(r, argv, status)) return status;
+  if (auto k = container::parseDetachKeys(r.detachKeys); !k) return reportError(k.error());
+  r.opt.image = p.args[0];
+  r.opt.command.assign(p.args.begin() + 1, p.args.end());
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  auto rec = container::create(cs, r.opt);
+  if (!rec) return reportError(rec.error());
+
+  int pair[2] = {-1, -1};
+  if (!r.detach && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return reportError(Error::fromErrno("socketpair"));
+  auto out = container::start(cs, *rec, r.detach ? -1 : pair[1]);
+  if (pair[1] >= 0) ::close(pair[1]);
+  if (!out || !out->started) {
+    if (pair[0] >= 0) ::close(pair[0]);
+    if (rec->host.autoRemove) (void)container::remove(cs, *rec, true, true);
+    if (!out) return reportError(out.error());
+    reportError(out->message);
+    return out->exitCode;
+  }
+  if (r.detach) {
+    std::printf("%s\n", rec->id.c_str());
+    return 0;
+  }
+  return attachAndWait(cs, *rec, pair[0], out->monitorPid, r.opt.interactive, r.detachKeys);
+}
+
+int cmdStart(const Globals& g, const std::vector<std::string>& argv) {
+  bool attach = false, interactive = false;
+  std::string detachKeys = "ctrl-p,ctrl-q";
+  FlagSet flags("start");
+  flags.boolean("attach", 'a', &attach, "Attach STDOUT/STDERR and forward signals");
+  flags.boolean("interactive", 'i', &interactive, "Attach container's STDIN");
+  flags.string("detach-keys", 0, &detachKeys, "Override the key sequence for detaching a container");
+  Parsed p = parseFlags(flags, argv, "start [OPTIONS] CONTAINER [CONTAINER...]",
+                        "Start one or more stopped containers");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("start", p.args, 1, SIZE_MAX, status)) return status;
+  if ((attach || interactive) && p.args.size() > 1)
+    return reportError("you cannot start and attach multiple containers at once");
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  int rc = 0;
+  for (const auto& arg : p.args) {
+    auto rec = cs.resolve(arg);
+    if (!rec) {
+      rc = reportError(rec.error());
+      continue;
+    }
+    auto st = cs.state(rec->id);
+    if (!st) {
+      rc = reportError(st.error());
+      continue;
+    }
+    if (st->status == container::RunStatus::Running || st->status == container::RunStatus::Paused) {
+      if (!attach) std::printf("%s\n", arg.c_str());
+      continue;
+    }
+    int pair[2] = {-1, -1};
+    if (attach && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+      return reportError(Error::fromErrno("socketpair"));
+    auto out = container::start(cs, *rec, attach ? pair[1] : -1);
+    if (pair[1] >= 0) ::close(pair[1]);
+    if (!out || !out->started) {
+      if (pair[0] >= 0) ::close(pair[0]);
+      rc = reportError(out ? out->message : out.error().what());
+      if (out) rc = out->exitCode;
+      continue;
+    }
+    if (attach) return attachAndWait(cs, *rec, pair[0], out->monitorPid, interactive, detachKeys);
+    std::printf("%s\n", arg.c_str());
+  }
+  return rc;
+}
+
+int cmdAttach(const Globals& g, const std::vector<std::string>& argv) {
+  bool noStdin = false;
+  std::string detachKeys = "ctrl-p,ctrl-q";
+  FlagSet flags("attach");
+  flags.boolean("no-stdin", 0, &noStdin, "Do not attach STDIN");
+  flags.string("detach-keys", 0, &detachKeys, "Override the key sequence for detaching a container");
+  Parsed p = parseFlags(flags, argv, "attach [OPTIONS] CONTAINER",
+                        "Attach local standard input, output, and error streams to a running container");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("attach", p.args, 1, 1, status)) return status;
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  auto rec = cs.resolve(p.args[0]);
+  if (!rec) return reportError(rec.error());
+  auto st = cs.state(rec->id);
+  if (!st) return reportError(st.error());
+  if (st->status != container::RunStatus::Running)
+    return reportError("You cannot attach to a stopped container, start it first");
+  std::string path = cs.paths(rec->id).attachSocket();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size(), sizeof addr.sun_path - 1));
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    return reportError(Error::fromErrno("attach: connect `" + path + "`"));
+  return attachAndWait(cs, *rec, fd, 0, rec->openStdin && !noStdin, detachKeys);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,97 @@
+#include "container/commit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "container/changes.h"
+#include "image/changes.h"
+#include "image/images.h"
+#include "oci/media_types.h"
+#include "runtime/runtime.h"
+#include "util/format.h"
+#include "util/fs.h"
+
+namespace strata::container {
+
+namespace {
+
+// Unfreezes on scope exit.
+struct Frozen {
+  std::string id;
+  bool active = false;
+  void thaw() {
+    if (active) (void)runtime::freeze(id, false);
+    active = false;
+  }
+  ~Frozen() { thaw(); }
+};
+
+std::string joinCommand(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+}  // namespace
+
+Result<store::ImageRecord> commit(Containers& cs, const Record& r, const CommitOptions& opt) {
+  store::Store& s = cs.store();
+  oci::ContainerConfig config = r.config;
+  for (const auto& c : opt.changes) TRYV(image::applyChange(config, c));
+  std::string baseText = TRY(s.readBlob(r.image));
+  oci::ImageConfig base = TRY_CTX(oci::parseImageConfig(baseText), "image " + r.image.str());
+
+  return store::ingest(s, [&]() -> Result<store::ImageRecord> {
+    Frozen frozen{r.id};
+    State st = TRY(cs.state(r.id));
+    if (opt.pause && st.status == RunStatus::Running) {
+      TRYV(runtime::freeze(r.id, true));
+      frozen.active = true;
+    }
+    // The layer tar is written into the store's tmp/ and then moved into the blob store.
+    std::string tmpl = s.tmpDir() + "/commit-XXXXXX";
+    int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (raw < 0) return failErrno("commit: create temp file");
+    UniqueFd fd(raw);
+    auto written = writeLayer(cs.paths(r.id).upper(), fd.get());
+    frozen.thaw();  // the layer is read: let the container run again
+    if (!written) {
+      ::unlink(tmpl.c_str());
+      return fail(std::move(written).error().wrap("commit"));
+    }
+    oci::Digest diffId = oci::Digest::sha256(written->sha256Hex);
+    TRYV(fsyncFd(fd.get(), tmpl));
+    TRYV(s.adoptBlob(tmpl, diffId));
+    UniqueFd blob = TRY(s.openBlob(diffId));
+    TRYV(s.addLayer(layer::fdReader(blob.get()), diffId, diffId));
+
+    oci::ImageConfig cfg = base;
+    cfg.config = config;
+    std::string now = nowRfc3339Nano();
+    cfg.created = now;
+    cfg.author = opt.author;
+    cfg.comment = opt.message;
+    cfg.diffIds.push_back(diffId);
+    oci::HistoryEntry h;
+    h.created = now;
+    h.createdBy = joinCommand(r.path);
+    h.author = opt.author;
+    h.comment = opt.message;
+    cfg.history.push_back(h);
+
+    image::Loaded baseImage = TRY(image::load(s, TRY(image::resolve(s, r.image.str()))));
+    std::vector<image::LayerDesc> layers;
+    for (size_t i = 0; i < baseImage.manifest.layers.size() && i < base.diffIds.size(); ++i)
+      layers.push_back({baseImage.manifest.layers[i], base.diffIds[i]});
+    oci::Descriptor top;
+    top.mediaType = std::string(oci::media::kOciLayer);
+    top.digest = diffId;
+    top.size = static_cast<int64_t>(written->size);
+    layers.push_back({top, diffId});
+    std::vector<oci::Reference> tags;
+    if (opt.tag) tags.push_back(*opt.tag);
+    return image::addImage(s, cfg, layers, tags);
+  });
+}
+
+}  // namespace strata::container

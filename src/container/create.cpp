@@ -1,0 +1,324 @@
+#include "container/create.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include "image/images.h"
+#include "util/format.h"
+#include "util/fs.h"
+
+namespace strata::container {
+
+namespace {
+
+void setEnv(std::vector<std::string>& env, const std::string& kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  for (auto& e : env) {
+    if (e.substr(0, e.find('=')) == key) {
+      e = kv;
+      return;
+    }
+  }
+  env.push_back(kv);
+}
+
+// "-e KEY" takes KEY from our own environment, and is dropped when unset (as Docker does).
+std::optional<std::string> envEntry(const std::string& text) {
+  if (text.find('=') != std::string::npos) return text;
+  const char* v = std::getenv(text.c_str());
+  if (!v) return std::nullopt;
+  return text + "=" + v;
+}
+
+Result<std::vector<std::string>> readEnvFile(const std::string& path) {
+  std::string text = TRY_CTX(readFile(path), "--env-file");
+  std::vector<std::string> out;
+  size_t lineNo = 0;
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
+    ++lineNo;
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    line = line.substr(start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string key = line.substr(0, line.find('='));
+    if (key.find_first_of(" \t") != std::string::npos)
+      return failInvalid(path + ":" + std::to_string(lineNo) + ": variable '" + key +
+                         "' contains whitespaces");
+    if (auto e = envEntry(line)) out.push_back(*e);
+  }
+  return out;
+}
+
+Result<int64_t> parseCpus(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0) || v > 1024)
+    return failInvalid("invalid argument \"" + text + "\" for \"--cpus\" flag");
+  return static_cast<int64_t>(std::llround(v * 1e9));
+}
+
+Result<BindMount> parseVolume(const std::string& spec) {
+  std::vector<std::string> parts;
+  for (size_t pos = 0;;) {
+    size_t c = spec.find(':', pos);
+    parts.push_back(spec.substr(pos, c == std::string::npos ? std::string::npos : c - pos));
+    if (c == std::string::npos) break;
+    pos = c + 1;
+  }
+  BindMount m;
+  auto bad = [&](const std::string& why) {
+    return failInvalid("invalid volume specification: '" + spec + "': " + why);
+  };
+  if (parts.size() == 1) {
+    m.destination = parts[0];
+    m.isVolume = true;  // anonymous volume; the name is chosen at create
+  } else if (parts.size() == 2 || parts.size() == 3) {
+    m.source = parts[0];
+    m.destination = parts[1];
+    if (parts.size() == 3) {
+      if (parts[2] == "ro") m.readOnly = true;
+      else if (parts[2] != "rw") return bad("unknown mode `" + parts[2] + "`");
+    }
+    m.isVolume = !m.source.empty() && m.source[0] != '/';
+    if (m.source.empty()) return bad("empty source");
+    if (m.isVolume && !validName(m.source) && m.source.size() != 1)
+      return bad("invalid volume name `" + m.source + "`");
+  } else {
+    return bad("too many colons");
+  }
+  if (m.destination.empty() || m.destination[0] != '/')
+    return bad("the destination must be an absolute path");
+  if (m.destination == "/") return bad("the destination can't be '/'");
+  return m;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> userEnv(const std::vector<std::string>& env,
+                                         const std::vector<std::string>& envFiles) {
+  std::vector<std::string> out;
+  for (const auto& f : envFiles)
+    for (auto& e : TRY(readEnvFile(f))) out.push_back(std::move(e));
+  for (const auto& e : env) {
+    if (e.empty() || e[0] == '=') return failInvalid("invalid environment variable: " + e);
+    if (auto entry = envEntry(e)) out.push_back(*entry);
+  }
+  return out;
+}
+
+Result<int64_t> parseMemory(const std::string& text) {
+  if (text.empty()) return failInvalid("invalid argument \"\" for \"-m\" flag");
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  std::string unit = text.substr(digits);
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
+  double mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k") mult = 1024.0;
+  else if (unit == "m") mult = 1024.0 * 1024;
+  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
+  else return failInvalid("invalid argument \"" + text + "\" for \"-m\" flag: invalid size");
+  if (digits == 0) return failInvalid("invalid argument \"" + text + "\" for \"-m\" flag: invalid size");
+  double v = std::strtod(text.substr(0, digits).c_str(), nullptr) * mult;
+  if (v < 6 * 1024 * 1024) return failInvalid("Minimum memory limit allowed is 6MB");
+  return static_cast<int64_t>(v);
+}
+
+Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const std::string& id) {
+  Record r;
+  r.id = id;
+  r.created = nowRfc3339Nano();
+  r.image = img.record.id;
+  r.imageName = opt.image;
+  r.config = img.config.config;
+  r.tty = opt.tty;
+  r.openStdin = opt.interactive;
+  oci::ContainerConfig& c = r.config;
+
+  // Entrypoint and command, Docker's way.
+  if (opt.entrypoint) {
+    if (opt.entrypoint->empty()) c.entrypoint.reset();
+    else c.entrypoint = std::vector<std::string>{*opt.entrypoint};
+    c.cmd.reset();
+  }
+  if (!opt.command.empty()) c.cmd = opt.command;
+  if (c.entrypoint) r.path = *c.entrypoint;
+  if (c.cmd) r.path.insert(r.path.end(), c.cmd->begin(), c.cmd->end());
+  if (r.path.empty()) return failInvalid("No command specified");
+
+  r.hostname = opt.hostname.empty() ? id.substr(0, 12) : opt.hostname;
+  // The record keeps the image's and the user's variables; PATH, HOSTNAME and TERM are added
+  // when the process starts (specFor), so they never leak into a committed image.
+  std::vector<std::string> env = c.env;
+  for (const auto& e : TRY(userEnv(opt.env, opt.envFiles))) setEnv(env, e);
+  c.env = env;
+  if (!opt.workdir.empty()) {
+    if (opt.workdir[0] != '/')
+      return failInvalid("the working directory '" + opt.workdir + "' is invalid, it needs to be an absolute path");
+    c.workingDir = opt.workdir;
+  }
+  if (!opt.user.empty()) c.user = opt.user;
+  if (!opt.stopSignal.empty()) c.stopSignal = opt.stopSignal;
+  for (const auto& l : opt.labels) {
+    auto eq = l.find('=');
+    c.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+
+  HostConfig& h = r.host;
+  if (opt.network != "none" && opt.network != "host")
+    return failInvalid("network mode \"" + opt.network +
+                       "\" is not supported yet (use none or host)");
+  h.networkMode = opt.network;
+  if (!opt.memory.empty()) h.memory = TRY(parseMemory(opt.memory));
+  if (!opt.cpus.empty()) h.nanoCpus = TRY(parseCpus(opt.cpus));
+  if (opt.pidsLimit < 0) return failInvalid("invalid argument for \"--pids-limit\" flag");
+  h.pidsLimit = opt.pidsLimit;
+  h.readonlyRootfs = opt.readOnly;
+  h.autoRemove = opt.autoRemove;
+  h.init = opt.init;
+  std::string policy = opt.restart.substr(0, opt.restart.find(':'));
+  if (policy != "no" && policy != "always" && policy != "unless-stopped" && policy != "on-failure")
+    return failInvalid("invalid restart policy '" + opt.restart + "'");
+  h.restartPolicy = policy;
+  if (auto colon = opt.restart.find(':'); colon != std::string::npos) {
+    if (policy != "on-failure")
+      return failInvalid("invalid restart policy '" + opt.restart + "': maximum retry count can only be used with 'on-failure'");
+    char* end = nullptr;
+    long n = std::strtol(opt.restart.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || n < 0) return failInvalid("invalid restart policy '" + opt.restart + "'");
+    h.restartMaxRetries = static_cast<int>(n);
+  }
+  if (h.autoRemove && policy != "no")
+    return failInvalid("conflicting options: --restart and --rm");
+  for (const auto& v : opt.volumes) h.binds.push_back(TRY(parseVolume(v)));
+  return r;
+}
+
+static std::string hostsFile(const std::string& hostname, bool hostNetwork) {
+  if (hostNetwork) {
+    if (auto h = readFile("/etc/hosts")) return *h;
+  }
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+         "ff02::2\tip6-allrouters\n127.0.1.1\t" + hostname + "\n";
+}
+
+static std::string resolvConf() {
+  auto r = readFile("/etc/resolv.conf");
+  return r ? *r : std::string("nameserver 8.8.8.8\n");
+}
+
+Result<Record> create(Containers& cs, const CreateOptions& opt) {
+  store::Store& s = cs.store();
+  if (!opt.name.empty() && !validName(opt.name))
+    return failInvalid("Invalid container name (" + opt.name +
+                       "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  auto rec = image::resolve(s, opt.image);
+  if (!rec) {
+    if (rec.error().what().rfind("No such image", 0) == 0) {
+      auto ref = oci::Reference::parse(opt.image);
+      return failInvalid("Unable to find image '" + (ref ? ref->familiar() : opt.image) +
+                         "' locally (pulling from a registry is not supported yet)");
+    }
+    return fail(std::move(rec).error());
+  }
+  image::Loaded img = TRY(image::load(s, *rec));
+  std::string id = newContainerId();
+  Record r = TRY(compose(opt, img, id));
+  r.name = opt.name.empty() ? randomName() : opt.name;
+
+  // Prepare the directory under tmp/, then move it into place: a failed create leaves nothing.
+  TempDir staging = TRY(TempDir::create(s.tmpDir(), "ctr-"));
+  Paths p{staging.path()};
+  for (const auto& d : {p.upper(), p.work(), p.rootfs()}) TRYV(mkdirAll(d, 0755));
+  // The init layer holds the mount points, so they never show in diff or commit.
+  for (const char* d : {"proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"})
+    TRYV(mkdirAll(p.init() + "/" + d, 0755));
+  for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
+    TRYV(writeFileAtomic(p.init() + "/" + f, ""));
+  TRYV(writeFileAtomic(p.hostname(), r.hostname + "\n"));
+  TRYV(writeFileAtomic(p.hosts(), hostsFile(r.hostname, r.host.networkMode == "host")));
+  TRYV(writeFileAtomic(p.resolvConf(), resolvConf()));
+  for (auto& b : r.host.binds) {
+    if (b.isVolume) {
+      if (b.source.empty()) b.source = newContainerId();  // anonymous volume
+      TRYV(mkdirAll(s.layout().root() + "/volumes/" + b.source + "/_data", 0755));
+    } else if (!pathExists(b.source)) {
+      TRYV_CTX(mkdirAll(b.source, 0755), "bind mount source");  // Docker creates it
+    }
+  }
+  std::string dest = cs.paths(id).dir;
+  if (::rename(staging.path().c_str(), dest.c_str()) < 0)
+    return failErrno("create container directory `" + dest + "`");
+  staging.release();
+  if (auto st = cs.add(r); !st) {
+    (void)removeAll(dest);
+    return fail(std::move(st).error());
+  }
+  return r;
+}
+
+std::vector<std::string> processEnv(const Record& r) {
+  std::vector<std::string> env;
+  bool hasPath = false;
+  for (const auto& e : r.config.env) hasPath = hasPath || e.rfind("PATH=", 0) == 0;
+  if (!hasPath) env.push_back(runtime::kDefaultPath);
+  env.push_back("HOSTNAME=" + r.hostname);
+  if (r.tty) env.push_back("TERM=xterm");
+  for (const auto& e : r.config.env) setEnv(env, e);
+  return env;
+}
+
+Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
+  const store::Store& s = cs.store();
+  Paths p = cs.paths(r.id);
+  runtime::Spec spec;
+  spec.id = r.id;
+  spec.args = r.path;
+  spec.env = processEnv(r);
+  spec.cwd = r.config.workingDir.empty() ? "/" : r.config.workingDir;
+  spec.user = r.config.user;
+  spec.tty = r.tty;
+  spec.init = r.host.init;
+  std::string text = TRY(s.readBlob(r.image));
+  oci::ImageConfig cfg = TRY_CTX(oci::parseImageConfig(text), "image " + r.image.str());
+  spec.rootfs.lowerDirs.push_back(p.init());
+  for (auto it = cfg.diffIds.rbegin(); it != cfg.diffIds.rend(); ++it) {
+    if (!s.hasLayer(it->hex))
+      return failInvalid("layer " + it->str() + " of image " + r.image.str() + " is missing from the store");
+    spec.rootfs.lowerDirs.push_back(s.layout().layerTree(it->hex));
+  }
+  spec.rootfs.upperDir = p.upper();
+  spec.rootfs.workDir = p.work();
+  spec.rootfsMountPoint = p.rootfs();
+  spec.readonlyRootfs = r.host.readonlyRootfs;
+  spec.hostname = r.hostname;
+  spec.mounts.push_back({p.hostname(), "/etc/hostname", "bind", {"rbind"}});
+  spec.mounts.push_back({p.hosts(), "/etc/hosts", "bind", {"rbind"}});
+  spec.mounts.push_back({p.resolvConf(), "/etc/resolv.conf", "bind", {"rbind"}});
+  for (const auto& b : r.host.binds) {
+    std::string src = b.isVolume ? s.layout().root() + "/volumes/" + b.source + "/_data" : b.source;
+    std::vector<std::string> o{"rbind"};
+    if (b.readOnly) o.push_back("ro");
+    spec.mounts.push_back({src, b.destination, "bind", o});
+  }
+  spec.maskedPaths = runtime::defaultMaskedPaths();
+  spec.readonlyPaths = runtime::defaultReadonlyPaths();
+  spec.network = r.host.networkMode == "host" ? runtime::NetworkMode::Host : runtime::NetworkMode::None;
+  spec.capabilities = runtime::defaultCapabilities();
+  if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;
+  if (r.host.nanoCpus > 0) spec.resources.cpuQuotaUs = r.host.nanoCpus * spec.resources.cpuPeriodUs / 1000000000;
+  if (r.host.pidsLimit > 0) spec.resources.pidsLimit = r.host.pidsLimit;
+  return spec;
+}
+
+}  // namespace strata::container

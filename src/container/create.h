@@ -1,0 +1,59 @@
+// Creating a container: the user's flags applied to the image's config, the container's
+// directory prepared, the record written; and the runtime plan (Spec) for starting it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "container/containers.h"
+#include "image/images.h"
+#include "runtime/spec.h"
+
+namespace strata::container {
+
+// What `create`/`run` flags ask for, as typed.
+struct CreateOptions {
+  std::string image;
+  std::vector<std::string> command;       // arguments after the image
+  std::optional<std::string> entrypoint;  // --entrypoint ("" resets it)
+  std::vector<std::string> env;           // -e KEY=VALUE or KEY (taken from our environment)
+  std::vector<std::string> envFiles;      // --env-file
+  std::vector<std::string> volumes;       // -v SRC:DST[:ro|rw], -v DST
+  std::vector<std::string> labels;        // -l KEY=VALUE
+  std::string name, workdir, user, hostname;
+  std::string network = "none";
+  std::string memory, cpus, restart = "no", stopSignal;
+  int64_t pidsLimit = 0;
+  bool tty = false, interactive = false, readOnly = false, autoRemove = false, init = false;
+};
+
+// Applies options to the image: Docker's rules for entrypoint/cmd (run arguments replace CMD;
+// --entrypoint replaces ENTRYPOINT and drops the image's CMD), env (image env, then --env-file,
+// then -e; PATH defaulted; HOSTNAME set; TERM=xterm with -t), workdir, user, hostname (the short
+// ID by default), limits. Errors name the flag ("invalid argument \"x\" for \"-m\" flag").
+// Pure: no store access beyond reading env files.
+Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const std::string& id);
+
+// The variables of --env-file files then -e flags, as KEY=VALUE ("-e KEY" takes KEY from our
+// environment and is dropped when unset). Errors name the file and line or the flag value.
+Result<std::vector<std::string>> userEnv(const std::vector<std::string>& env,
+                                         const std::vector<std::string>& envFiles);
+
+// Docker's RAMInBytes: "512k", "32m", "1g" (binary units), plain bytes.
+Result<int64_t> parseMemory(const std::string& text);
+
+// Resolves the image, composes the record, prepares the container's directory (writable layer,
+// init layer with mount points, hostname, hosts, resolv.conf, named volumes) and records it.
+Result<Record> create(Containers& cs, const CreateOptions& opt);
+
+// The environment r's processes get: Docker's default PATH when the config has none, HOSTNAME,
+// TERM=xterm with a tty, then the config's variables (which win).
+std::vector<std::string> processEnv(const Record& r);
+
+// The runtime plan for starting r: its image's layer trees (top first) under the init layer and
+// the writable layer, mounts for /etc/hostname, /etc/hosts, /etc/resolv.conf and -v binds,
+// limits, user, env, command.
+Result<runtime::Spec> specFor(const Containers& cs, const Record& r);
+
+}  // namespace strata::container

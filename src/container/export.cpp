@@ -1,0 +1,193 @@
+// exportRootfs: the container's merged file system as one tar, read through a read-only overlay
+// mount that only a short-lived child process can see.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "container/changes.h"
+#include "layer/tar.h"
+#include "util/fd.h"
+#include "util/fs.h"
+
+namespace strata::container {
+
+namespace {
+
+// mount(2) copies at most one page of option data, its terminating NUL included.
+size_t mountDataMax() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)) - 1; }
+
+// Overlay splits its options at ',' and lowerdir at ':'; a backslash escapes either.
+std::string escapeOverlayPath(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ',' || c == ':' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string lowerdirOption(const std::vector<std::string>& dirs) {
+  std::string data = "lowerdir=";
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    if (i > 0) data += ':';
+    data += escapeOverlayPath(dirs[i]);
+  }
+  return data;
+}
+
+// What the child does, planned by the parent: everything that can fail without privileges or
+// that needs cleaning up afterwards happens in the parent, so the child only enters its own
+// mount namespace, mounts and writes.
+struct ExportPlan {
+  std::string workDir;     // the child's working directory (relative lowerdir paths)
+  std::string mountPoint;
+  std::string mountData;
+};
+
+// Read-only overlay options for dirs (top-most first). A list too long for one page of mount
+// data names the layers through short symlinks made in tmp (overlay follows them when it
+// resolves lowerdir at mount time), as Docker's overlay2 driver does with its "l/" links.
+Result<ExportPlan> planExport(const std::vector<std::string>& dirs, const std::string& tmp) {
+  ExportPlan plan;
+  plan.workDir = tmp;
+  plan.mountPoint = joinPath(tmp, "rootfs");
+  if (::mkdir(plan.mountPoint.c_str(), 0755) < 0)
+    return failErrno("mkdir `" + plan.mountPoint + "`");
+  plan.mountData = lowerdirOption(dirs);
+  if (plan.mountData.size() <= mountDataMax()) return plan;
+
+  std::string links = joinPath(tmp, "l");
+  if (::mkdir(links.c_str(), 0700) < 0) return failErrno("mkdir `" + links + "`");
+  std::vector<std::string> shortNames;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    std::string name = "l/" + std::to_string(i);
+    if (::symlink(dirs[i].c_str(), joinPath(tmp, name).c_str()) < 0)
+      return failErrno("symlink `" + joinPath(tmp, name) + "`");
+    shortNames.push_back(std::move(name));
+  }
+  plan.mountData = lowerdirOption(shortNames);
+  if (plan.mountData.size() > mountDataMax())
+    return fail(Error(E2BIG, "too many layers for one overlay mount (" +
+                                 std::to_string(dirs.size()) + ")"));
+  return plan;
+}
+
+// Runs in the child: never returns an error by exception, never returns to the caller's stack
+// (the caller _exits).
+Status exportInChild(const ExportPlan& plan, int fd) {
+  // A reader that went away must fail the write, not kill us silently.
+  ::signal(SIGPIPE, SIG_IGN);
+  if (::chdir(plan.workDir.c_str()) < 0) return failErrno("chdir `" + plan.workDir + "`");
+  if (::unshare(CLONE_NEWNS) < 0) return failErrno("unshare the mount namespace");
+  // Private before mounting: nothing this process mounts may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    return failErrno("make / private");
+  if (::mount("overlay", plan.mountPoint.c_str(), "overlay", MS_RDONLY | MS_NODEV | MS_NOSUID,
+              plan.mountData.c_str()) < 0)
+    return failErrno("mount the read-only overlay on `" + plan.mountPoint + "`");
+  layer::WriteTarOptions options;
+  options.overlay = layer::OverlayMarkers::Omit;
+  TRYV(layer::writeTarFromDir(plan.mountPoint, fd, options));
+  return {};
+}
+
+// Child -> parent error record: int32 errno, uint32 length, message bytes.
+void reportToParent(int pipeFd, const Error& e) {
+  int32_t code = e.code();
+  auto len = static_cast<uint32_t>(std::min<size_t>(e.message().size(), 1u << 16));
+  std::string record(sizeof code + sizeof len, '\0');
+  std::memcpy(record.data(), &code, sizeof code);
+  std::memcpy(record.data() + sizeof code, &len, sizeof len);
+  record.append(e.message(), 0, len);
+  (void)writeAll(pipeFd, record);
+}
+
+Result<Error> readChildError(int pipeFd) {
+  std::string record = TRY_CTX(readAll(pipeFd), "read the export child's report");
+  int32_t code = 0;
+  uint32_t len = 0;
+  if (record.size() < sizeof code + sizeof len)
+    return Error::invalid("the export child failed without a report");
+  std::memcpy(&code, record.data(), sizeof code);
+  std::memcpy(&len, record.data() + sizeof code, sizeof len);
+  return Error(code, record.substr(sizeof code + sizeof len, len));
+}
+
+Status waitChild(pid_t pid, int pipeFd) {
+  // Read first: the child may write its report before exiting; the pipe ends at its exit.
+  auto report = readChildError(pipeFd);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return failErrno("wait for the export child");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (WIFSIGNALED(status))
+    return failInvalid("the export child was killed by signal " +
+                       std::to_string(WTERMSIG(status)));
+  if (report) return fail(std::move(*report));
+  return fail(std::move(report).error());
+}
+
+Status exportMerged(const std::vector<std::string>& dirs, int fd) {
+  auto tmp = TRY(TempDir::create("/tmp", "strata-export-"));
+  ExportPlan plan = TRY(planExport(dirs, tmp.path()));
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return failErrno("pipe");
+  UniqueFd readEnd(p[0]), writeEnd(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return failErrno("fork");
+  if (pid == 0) {
+    readEnd.reset();
+    int code = 0;
+    try {
+      auto st = exportInChild(plan, fd);
+      if (!st) {
+        reportToParent(writeEnd.get(), st.error());
+        code = 1;
+      }
+    } catch (...) {
+      reportToParent(writeEnd.get(), Error::invalid("unexpected exception"));
+      code = 1;
+    }
+    ::_exit(code);  // no destructors: the parent owns tmp and the fds
+  }
+  writeEnd.reset();
+  // The mount lived in the child's namespace and ended with it; tmp goes when this returns.
+  return waitChild(pid, readEnd.get());
+}
+
+}  // namespace
+
+Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string& upperDir,
+                    int fd) {
+  std::vector<std::string> dirs;
+  if (!upperDir.empty()) {
+    auto names = TRY_CTX(listDirectory(upperDir), "export");
+    if (!names.empty()) dirs.push_back(upperDir);
+  }
+  dirs.insert(dirs.end(), lowerDirs.begin(), lowerDirs.end());
+
+  layer::WriteTarOptions single;
+  single.overlay = layer::OverlayMarkers::Omit;
+  if (dirs.empty()) {  // nothing at all: an empty archive
+    auto empty = TRY_CTX(TempDir::create("/tmp", "strata-export-"), "export");
+    TRYV_CTX(layer::writeTarFromDir(empty.path(), fd, single), "export");
+    return {};
+  }
+  // One tree is its own merged view (overlay would only hide its whiteouts): no mount needed.
+  if (dirs.size() == 1) {
+    TRYV_CTX(layer::writeTarFromDir(dirs[0], fd, single), "export");
+    return {};
+  }
+  TRYV_CTX(exportMerged(dirs, fd), "export");
+  return {};
+}
+
+}  // namespace strata::container

@@ -1,0 +1,137 @@
+#include "container/record.h"
+
+namespace strata::container {
+
+std::string statusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::Created: return "created";
+    case RunStatus::Running: return "running";
+    case RunStatus::Paused: return "paused";
+    case RunStatus::Restarting: return "restarting";
+    case RunStatus::Exited: return "exited";
+    case RunStatus::Dead: return "dead";
+  }
+  return "unknown";
+}
+
+}  // namespace strata::container
+
+namespace strata::container {
+
+using oci::Json;
+
+Json recordToJson(const Record& r) {
+  Json j = Json::object();
+  j["Id"] = r.id;
+  j["Name"] = "/" + r.name;
+  j["Created"] = r.created;
+  j["Image"] = r.image.str();
+  j["ImageName"] = r.imageName;
+  j["Path"] = r.path.empty() ? "" : r.path[0];
+  j["Args"] = r.path.empty() ? std::vector<std::string>{}
+                             : std::vector<std::string>(r.path.begin() + 1, r.path.end());
+  Json cfg = oci::toJson(r.config);
+  cfg["Hostname"] = r.hostname;
+  cfg["Tty"] = r.tty;
+  cfg["OpenStdin"] = r.openStdin;
+  cfg["Image"] = r.imageName;
+  j["Config"] = cfg;
+  Json binds = Json::array();
+  for (const auto& b : r.host.binds)
+    binds.push_back(Json{{"Source", b.source}, {"Destination", b.destination},
+                         {"ReadOnly", b.readOnly}, {"Volume", b.isVolume}});
+  j["HostConfig"] = Json{{"Binds", binds},
+                         {"NetworkMode", r.host.networkMode},
+                         {"Memory", r.host.memory},
+                         {"NanoCpus", r.host.nanoCpus},
+                         {"PidsLimit", r.host.pidsLimit},
+                         {"ReadonlyRootfs", r.host.readonlyRootfs},
+                         {"AutoRemove", r.host.autoRemove},
+                         {"Init", r.host.init},
+                         {"RestartPolicy", Json{{"Name", r.host.restartPolicy},
+                                                {"MaximumRetryCount", r.host.restartMaxRetries}}}};
+  return j;
+}
+
+Result<Record> recordFromJson(std::string_view text) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return failInvalid("container record is not valid JSON");
+  Record r;
+  r.id = j.value("Id", "");
+  r.name = j.value("Name", "");
+  if (!r.name.empty() && r.name[0] == '/') r.name.erase(0, 1);
+  r.created = j.value("Created", "");
+  r.image = TRY_CTX(oci::Digest::parse(j.value("Image", "")), "container " + r.id);
+  r.imageName = j.value("ImageName", "");
+  std::string path = j.value("Path", "");
+  if (!path.empty()) r.path.push_back(path);
+  for (const auto& a : j.value("Args", std::vector<std::string>{})) r.path.push_back(a);
+  if (auto c = j.find("Config"); c != j.end() && c->is_object()) {
+    r.config = oci::containerConfigFromJson(*c);
+    r.hostname = c->value("Hostname", "");
+    r.tty = c->value("Tty", false);
+    r.openStdin = c->value("OpenStdin", false);
+  }
+  if (auto h = j.find("HostConfig"); h != j.end() && h->is_object()) {
+    for (const auto& b : h->value("Binds", Json::array())) {
+      BindMount m;
+      m.source = b.value("Source", "");
+      m.destination = b.value("Destination", "");
+      m.readOnly = b.value("ReadOnly", false);
+      m.isVolume = b.value("Volume", false);
+      r.host.binds.push_back(std::move(m));
+    }
+    r.host.networkMode = h->value("NetworkMode", "none");
+    r.host.memory = h->value("Memory", int64_t(0));
+    r.host.nanoCpus = h->value("NanoCpus", int64_t(0));
+    r.host.pidsLimit = h->value("PidsLimit", int64_t(0));
+    r.host.readonlyRootfs = h->value("ReadonlyRootfs", false);
+    r.host.autoRemove = h->value("AutoRemove", false);
+    r.host.init = h->value("Init", false);
+    if (auto p = h->find("RestartPolicy"); p != h->end() && p->is_object()) {
+      r.host.restartPolicy = p->value("Name", "no");
+      r.host.restartMaxRetries = p->value("MaximumRetryCount", 0);
+    }
+  }
+  if (r.id.size() != 64) return failInvalid("container record has no valid Id");
+  return r;
+}
+
+static Status statusFromName(const std::string& n, RunStatus& out) {
+  for (RunStatus s : {RunStatus::Created, RunStatus::Running, RunStatus::Paused, RunStatus::Restarting,
+                   RunStatus::Exited, RunStatus::Dead}) {
+    if (statusName(s) == n) {
+      out = s;
+      return {};
+    }
+  }
+  return failInvalid("unknown container status `" + n + "`");
+}
+
+Json stateToJson(const State& s) {
+  return Json{{"Status", statusName(s.status)}, {"Pid", s.pid},
+              {"MonitorPid", s.monitorPid},    {"MonitorStartTime", s.monitorStartTime},
+              {"ExitCode", s.exitCode},
+              {"OOMKilled", s.oomKilled},      {"StartedAt", s.startedAt},
+              {"FinishedAt", s.finishedAt},    {"Error", s.error},
+              {"RestartCount", s.restartCount}};
+}
+
+Result<State> stateFromJson(std::string_view text) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return failInvalid("container state is not valid JSON");
+  State s;
+  TRYV(statusFromName(j.value("Status", "created"), s.status));
+  s.pid = j.value("Pid", 0);
+  s.monitorPid = j.value("MonitorPid", 0);
+  s.monitorStartTime = j.value("MonitorStartTime", uint64_t(0));
+  s.exitCode = j.value("ExitCode", 0);
+  s.oomKilled = j.value("OOMKilled", false);
+  s.startedAt = j.value("StartedAt", s.startedAt);
+  s.finishedAt = j.value("FinishedAt", s.finishedAt);
+  s.error = j.value("Error", "");
+  s.restartCount = j.value("RestartCount", 0);
+  return s;
+}
+
+}  // namespace strata::container

@@ -1,0 +1,22 @@
+// Linux capabilities: names <-> bits, and dropping to a set in the container process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+
+namespace strata::runtime::caps {
+
+// "CAP_NET_ADMIN", "NET_ADMIN", "net_admin" -> bit; "ALL" -> every capability the kernel has.
+Result<uint64_t> parse(const std::string& name);
+std::vector<std::string> names(uint64_t set);  // "CAP_CHOWN", ... ascending
+
+// In the container process, after setuid/setgid: drops every capability not in keep from the
+// bounding set, sets permitted = effective = inheritable = keep, clears ambient. Call
+// prctl(PR_SET_KEEPCAPS, 1) before setuid so that a non-root user keeps keep (then ambient is
+// raised for keep so that exec keeps them, as Docker does for non-root users with caps).
+Status apply(uint64_t keep, bool nonRootUser);
+
+}  // namespace strata::runtime::caps

@@ -1,0 +1,134 @@
+// What runs in the processes the runtime clones: the container's first process (start) and the
+// process that joins a running container (exec). Each step's failure goes to the parent over the
+// channel; nothing here returns or throws.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "runtime/channel_internal.h"
+#include "runtime/child_internal.h"
+#include "runtime/mounts_internal.h"
+#include "runtime/process_internal.h"
+#include "runtime/syscalls_internal.h"
+
+namespace strata::runtime::detail {
+
+namespace {
+
+// The container's file system, in the order runc sets it up. Returns the user to run as,
+// resolved in the new root (which needs the root to be in place).
+Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
+  stage = "rootfs";
+  // Nothing mounted from here on may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+    return failErrno("make mounts private");
+  }
+  TRYV(mountOverlay(spec.rootfs, spec.rootfsMountPoint));
+  int raw = ::open(spec.rootfsMountPoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (raw < 0) return failErrno("open the container root " + spec.rootfsMountPoint);
+  UniqueFd root(raw);
+  TRYV(mountDefaults(root.get()));
+  stage = "mounts";
+  TRYV(mountAll(root.get(), spec.mounts));
+  stage = "rootfs";
+  TRYV(pivotInto(root.get()));
+  root.reset();
+
+  stage = "user";
+  ExecUser user = TRY(resolveUserInRoot(spec.user, spec.additionalGroups));
+  stage = "cwd";
+  TRYV(makeWorkdir(spec.cwd.empty() ? "/" : spec.cwd, user.uid, user.gid));
+
+  stage = "rootfs";
+  for (const std::string& p : spec.readonlyPaths) TRYV(readonlyPath(p));
+  for (const std::string& p : spec.maskedPaths) TRYV(maskPath(p));
+  if (spec.readonlyRootfs) TRYV(readonlyRoot());
+  stage = "hostname";
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) {
+    return failErrno("sethostname " + spec.hostname);
+  }
+  return user;
+}
+
+[[noreturn]] void containerMain(const Spec& spec, const Stdio& stdio, int channel) {
+  // Wait until the parent has put us in the container's cgroup, so that every limit holds for
+  // all the setup below.
+  if (!waitForGo(channel)) ::_exit(125);
+  const char* stage = "rootfs";
+  Result<ExecUser> user = setupFilesystem(spec, stage);
+  if (!user) failAndExit(channel, stage, user.error(), 125);
+  Failure f = execProcess(spec, *user, stdio, channel, {.runInit = spec.init, .consoleMount = true});
+  failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
+}
+
+// The process that will run an exec()'d command: in the container's pid namespace (it was
+// cloned after setns), a child of the caller of exec() (CLONE_PARENT).
+[[noreturn]] void execCommandMain(const Spec& spec, const Stdio& stdio, int channel) {
+  Result<ExecUser> user = resolveUserInRoot(spec.user, spec.additionalGroups);
+  if (!user) failAndExit(channel, "user", user.error(), 125);
+  Failure f = execProcess(spec, *user, stdio, channel, {});
+  failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
+}
+
+constexpr std::pair<int, const char*> kJoinOrder[] = {
+    {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"}, {CLONE_NEWNET, "net"},
+    {CLONE_NEWPID, "pid"}, {CLONE_NEWNS, "mnt"},
+};
+
+}  // namespace
+
+std::vector<std::string> namespacesToJoin() {
+  std::vector<std::string> out;
+  for (auto [flag, name] : kJoinOrder) out.emplace_back(name);
+  return out;
+}
+
+// Until it execs, a container process is strata's own binary and memory: not dumpable, so that
+// the container's processes cannot ptrace it or open /proc/PID/exe (the runc CVE-2019-5736
+// route to the host's binary). execve makes the command dumpable again; the --init never execs
+// and stays protected.
+static void hideFromTheContainer() { ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+void runContainerProcess(const Spec& spec, const Stdio& stdio, int channel) noexcept {
+  hideFromTheContainer();
+  channel = moveAboveStdio(channel);
+  try {
+    containerMain(spec, stdio, channel);
+  } catch (...) {
+    failAndExit(channel, "rootfs", Error::invalid("container setup: unexpected exception"), 125);
+  }
+}
+
+void runExecJoin(const Spec& spec, const Stdio& stdio, int channel,
+                 const std::vector<UniqueFd>& namespaces) noexcept {
+  hideFromTheContainer();
+  channel = moveAboveStdio(channel);
+  try {
+    if (!waitForGo(channel)) ::_exit(125);
+    size_t i = 0;
+    for (auto [flag, name] : kJoinOrder) {
+      if (::setns(namespaces[i++].get(), flag) < 0) {
+        failAndExit(channel, "join",
+                    Error::fromErrno(std::string("join the container's ") + name + " namespace"),
+                    125);
+      }
+    }
+    // A new pid namespace applies to children only: the command runs in a clone, which
+    // CLONE_PARENT makes a child of exec()'s caller, so the caller can wait for it directly.
+    pid_t pid = sys::cloneProcess(CLONE_PARENT, 0);
+    if (pid < 0) failAndExit(channel, "join", Error::fromErrno("clone into the container"), 125);
+    if (pid == 0) execCommandMain(spec, stdio, channel);
+    if (Status s = sendMessage(channel, MsgType::Pid, pid); !s) {
+      ::kill(pid, SIGKILL);
+      failAndExit(channel, "join", s.error(), 125);
+    }
+    ::_exit(0);
+  } catch (...) {
+    failAndExit(channel, "join", Error::invalid("exec setup: unexpected exception"), 125);
+  }
+}
+
+}  // namespace strata::runtime::detail

@@ -1,0 +1,57 @@
+// Starting and joining containers: namespaces, mounts, pivot_root, cgroups, capabilities,
+// seccomp, users, then exec.
+//
+// Errors that happen in the child after clone (a failed mount, an unknown user, a missing
+// executable) travel back to the parent over a CLOEXEC pipe as {errno, stage, message} and come
+// out of start() as an Error naming the step. Exit codes the caller should use when start()
+// fails: ExecError::notFound -> 127, ExecError::permission -> 126, otherwise 125.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "runtime/spec.h"
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace strata::runtime {
+
+// What the container's stdin/stdout/stderr are. With spec.tty the runtime makes a pty: the
+// slave becomes the container's stdio and ptyMaster is returned in Started.
+struct Stdio {
+  int in = -1;   // fds in the parent to hand over; -1 means /dev/null
+  int out = -1;
+  int err = -1;
+};
+
+struct Started {
+  pid_t pid = -1;       // the container's pid 1 as seen from the host
+  UniqueFd ptyMaster;   // valid when spec.tty
+};
+
+enum class ExecFailure { None, NotFound, Permission, Other };
+// When start()/exec() fail because the command could not be executed, which way.
+ExecFailure execFailureOf(const Error& e);
+
+// Creates the cgroup, clones the container process into new namespaces, sets it up per spec and
+// execs spec.args. Returns once the exec succeeded (or failed: then the child is reaped and the
+// cgroup removed). The caller reaps the returned pid (waitpid) and calls cleanup() afterwards.
+// Needs root.
+Result<Started> start(const Spec& spec, const Stdio& stdio);
+
+// Runs a process inside a running container (docker exec): joins the namespaces and cgroup of
+// containerPid, applies user, cwd, env, capabilities, no_new_privs and seccomp from spec (its
+// rootfs/mount fields are ignored), execs args. Returns the new process's pid (a child of the
+// caller) once exec succeeded.
+Result<Started> exec(pid_t containerPid, const Spec& spec, const Stdio& stdio);
+
+// Removes what start() made on the host that outlives the container (its cgroups). Idempotent.
+Status cleanup(const Spec& spec);
+
+// Cgroup controls on a container after start.
+Status freeze(const std::string& id, bool frozen);  // pause / unpause
+// True when the kernel killed a process of the container for exceeding its memory limit.
+bool oomKilled(const std::string& id);
+
+}  // namespace strata::runtime

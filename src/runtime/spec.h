@@ -1,0 +1,81 @@
+// The plan for one container process: everything the runtime does to start it, as data.
+//
+// The container module fills a Spec from the image config, the user's flags and the store's
+// paths; the runtime (runtime.h) carries it out. A Spec can be built, printed and unit-tested
+// without root.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata::runtime {
+
+// One mount made inside the container's mount namespace before pivot_root. destination is a
+// path inside the container (resolved inside the new root, never outside it).
+struct Mount {
+  std::string source;       // host path for binds; fs-specific source otherwise
+  std::string destination;  // absolute path in the container
+  std::string type;         // "bind", "tmpfs", "proc", ...
+  std::vector<std::string> options;  // "ro", "nosuid", "nodev", "noexec", "rbind", "mode=755", ...
+};
+
+struct Overlay {
+  std::vector<std::string> lowerDirs;  // top-most first, as overlayfs' lowerdir= wants them
+  std::string upperDir;                // the container's writable layer
+  std::string workDir;                 // overlayfs work dir on the same file system as upperDir
+};
+
+enum class NetworkMode { None, Host };  // bridge comes with the networking issue
+
+struct Resources {
+  std::optional<int64_t> memoryBytes;  // -m
+  std::optional<int64_t> cpuQuotaUs;   // --cpus N -> quota N*period per period
+  int64_t cpuPeriodUs = 100000;
+  std::optional<int64_t> pidsLimit;    // --pids-limit
+};
+
+struct Spec {
+  std::string id;  // container ID (64 hex); names the cgroup
+  // Process
+  std::vector<std::string> args;  // argv; args[0] is looked up in PATH from env when it has no '/'
+  std::vector<std::string> env;   // KEY=VALUE
+  std::string cwd = "/";
+  std::string user;               // "", "name", "uid", "name:group", "uid:gid": resolved in the
+                                  // container's /etc/passwd and /etc/group
+  std::vector<std::string> additionalGroups;
+  bool tty = false;               // stdio is a pty slave made by the runtime (see Stdio)
+  bool init = false;              // --init: a minimal init (pid 1) reaps zombies, forwards signals
+
+  // File system
+  Overlay rootfs;
+  std::string rootfsMountPoint;  // where the overlay is mounted (in the new mount namespace)
+  bool readonlyRootfs = false;
+  std::vector<Mount> mounts;     // after the default /proc /dev /sys ... ones, in this order
+  std::vector<std::string> maskedPaths;    // Docker's list by default (defaultMaskedPaths())
+  std::vector<std::string> readonlyPaths;  // Docker's list by default (defaultReadonlyPaths())
+  std::string hostname;
+
+  // Isolation
+  NetworkMode network = NetworkMode::None;
+  uint64_t capabilities = 0;  // bit per CAP_* (defaultCapabilities())
+  bool noNewPrivileges = true;
+  bool seccomp = true;        // strata's default profile (Docker's default's intent)
+  Resources resources;
+};
+
+// Docker's defaults.
+uint64_t defaultCapabilities();
+std::vector<std::string> defaultMaskedPaths();
+std::vector<std::string> defaultReadonlyPaths();
+// Docker's default PATH for containers whose image sets none.
+inline constexpr const char* kDefaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Human-readable dump of the plan (for debugging and tests).
+std::string describe(const Spec& spec);
+
+}  // namespace strata::runtime
