@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # strata's main example, from nothing: turn Debian's busybox-static into a root filesystem,
 # import it as busybox:latest, list, inspect and trace it, tag it, save it in both archive
-# formats, and load it into a second, fresh store.
+# formats, and load it into a second, fresh store. Then run containers from it (in the
+# foreground and detached: ps, logs, exec, stop), change one, look at its diff, commit it as a
+# new image with a message and an author, read that image's history and run it.
 #
 #   scripts/demo.sh            uses a throwaway store (or $STRATA_ROOT when set)
 #   STRATA_BIN=path/to/strata scripts/demo.sh
@@ -13,7 +15,13 @@ strata_bin=${STRATA_BIN:-$repo/build/strata}
 [ -x /bin/busybox ] || { echo "demo: /bin/busybox not found; install busybox-static" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+demo_containers=(demo-sleeper demo-changer)
+cleanup() {
+  # containers first (their processes and mounts live on the store), then the work dir
+  "$strata_bin" rm -f "${demo_containers[@]}" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export STRATA_ROOT=${STRATA_ROOT:-$work/store}
 second_root="$work/second-store"
 
@@ -82,5 +90,60 @@ strata system df
 step "strata rmi demo/busybox:1.0 && strata image prune -f"
 strata rmi demo/busybox:1.0
 strata image prune -f
+
+step "strata run --rm busybox sh -c 'echo hello from a container; hostname; echo my pid is \$\$'"
+strata run --rm busybox sh -c 'echo hello from a container; hostname; echo my pid is $$'
+
+step "strata run -d --name demo-sleeper busybox sh -c '...'   (detached: it outlives this command)"
+strata run -d --name demo-sleeper busybox \
+  sh -c 'echo sleeper started; trap "echo sleeper stopping; exit 0" TERM; while :; do sleep 1; done'
+sleep 1
+
+step "strata ps"
+strata ps
+
+step "strata logs demo-sleeper"
+strata logs demo-sleeper
+
+step "strata exec demo-sleeper sh -c 'hostname; echo exec pid \$\$; ps'"
+strata exec demo-sleeper sh -c 'hostname; echo exec pid $$; ps'
+
+step "strata stop demo-sleeper"
+strata stop demo-sleeper
+
+step "change a container: strata run --name demo-changer busybox sh -c 'mkdir /newdir && echo ... > /newdir/greeting && echo ... >> /etc/passwd && rm /bin/ls'"
+strata run --name demo-changer busybox sh -c \
+  'mkdir /newdir && echo "hello from a committed layer" > /newdir/greeting &&
+   echo "demo:x:1000:1000:demo:/:/bin/sh" >> /etc/passwd && rm /bin/ls'
+
+step "strata ps -a"
+strata ps -a
+
+step "strata diff demo-changer"
+strata diff demo-changer
+
+step "strata commit -m 'add a greeting' -a 'strata demo <demo@example.com>' -c 'CMD [\"cat\",\"/newdir/greeting\"]' demo-changer demo/greeting:1.0"
+strata commit -m "add a greeting" -a "strata demo <demo@example.com>" \
+  -c 'CMD ["cat","/newdir/greeting"]' demo-changer demo/greeting:1.0
+
+step "strata history demo/greeting:1.0"
+strata history demo/greeting:1.0
+
+step "strata image inspect --format '{{.Author}} | {{.Comment}} | {{json .Config.Cmd}}' demo/greeting:1.0"
+strata image inspect --format '{{.Author}} | {{.Comment}} | {{json .Config.Cmd}}' demo/greeting:1.0
+
+step "strata run --rm demo/greeting:1.0   (the committed change is in the new image)"
+strata run --rm demo/greeting:1.0
+
+step "strata run --rm busybox sh -c 'cat /newdir/greeting'   (the base image is untouched)"
+if strata run --rm busybox sh -c 'cat /newdir/greeting'; then
+  echo "demo: the base image sees the committed change" >&2
+  exit 1
+fi
+echo "(no /newdir in busybox:latest, as expected)"
+
+step "strata rm demo-sleeper demo-changer && strata ps -a"
+strata rm demo-sleeper demo-changer
+strata ps -a
 
 printf '\ndemo finished\n'

@@ -12,6 +12,7 @@
 #include "container/changes.h"
 #include "container/commit.h"
 #include "container/create.h"
+#include "container/top.h"
 #include "runtime/cgroups.h"
 #include "runtime/runtime.h"
 #include "util/fs.h"
@@ -195,14 +196,14 @@ int cmdExport(const Globals& g, const std::vector<std::string>& argv) {
   auto spec = container::specFor(cs, *rec);
   if (!spec) return reportError(spec.error());
   if (output.empty()) {
-    if (auto st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, STDOUT_FILENO); !st)
+    if (auto st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, STDOUT_FILENO, s->tmpDir()); !st)
       return reportError(st.error());
     return 0;
   }
   std::string tmp = output + ".strata-tmp";
   auto fd = openFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (!fd) return reportError(fd.error().wrap("export"));
-  Status st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, fd->get());
+  Status st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, fd->get(), s->tmpDir());
   fd->reset();
   if (st && ::rename(tmp.c_str(), output.c_str()) < 0) st = failErrno("rename `" + tmp + "`");
   if (!st) {
@@ -226,25 +227,7 @@ int cmdTop(const Globals& g, const std::vector<std::string>& argv) {
   if (!rec) return reportError(rec.error());
   auto pids = runtime::cgroups::pids(rec->id);
   if (!pids) return reportError(pids.error());
-  std::sort(pids->begin(), pids->end());
-  std::vector<std::vector<std::string>> table{{"PID", "PPID", "CMD"}};
-  for (pid_t pid : *pids) {
-    auto cmdline = readFile("/proc/" + std::to_string(pid) + "/cmdline");
-    auto stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-    if (!cmdline || !stat) continue;
-    std::string cmd = *cmdline;
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    while (!cmd.empty() && cmd.back() == ' ') cmd.pop_back();
-    std::string ppid;
-    auto close = stat->rfind(')');
-    if (close != std::string::npos) {
-      size_t a = stat->find(' ', close + 2);
-      size_t b = a == std::string::npos ? a : stat->find(' ', a + 1);
-      if (b != std::string::npos) ppid = stat->substr(a + 1, b - a - 1);
-    }
-    table.push_back({std::to_string(pid), ppid, cmd});
-  }
+  auto table = container::processTable(*pids);
   std::fputs(formatTable(table).c_str(), stdout);
   return 0;
 }

@@ -1,4 +1,5 @@
 // create, run, start, attach: making containers and connecting to them.
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -74,6 +75,12 @@ int attachAndWait(container::Containers& cs, const container::Record& rec, int s
   ro.stdinOpen = stdinOpen;
   ro.tty = rec.tty;
   ro.detachKeys = detachKeys;
+  if (!rec.tty) {  // with a tty, ^C and friends travel through the terminal instead
+    ro.proxySignal = [&](int sig) {
+      auto st = cs.state(rec.id);
+      if (st && st->pid > 0) ::kill(st->pid, sig);
+    };
+  }
   auto res = container::relay(sock, ro);
   ::close(sock);
   if (!res) return reportError(res.error());
@@ -81,7 +88,6 @@ int attachAndWait(container::Containers& cs, const container::Record& rec, int s
   // With --rm, the monitor removes the container after it exits: wait for that, as Docker's
   // run --rm returns only once the container is gone.
   if (rec.host.autoRemove && monitorPid > 0) ::waitpid(monitorPid, nullptr, 0);
-  (void)cs;
   return res->exitStatus;
 }
 
@@ -218,14 +224,9 @@ int cmdAttach(const Globals& g, const std::vector<std::string>& argv) {
   if (!st) return reportError(st.error());
   if (st->status != container::RunStatus::Running)
     return reportError("You cannot attach to a stopped container, start it first");
-  std::string path = cs.paths(rec->id).attachSocket();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size(), sizeof addr.sun_path - 1));
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return reportError(Error::fromErrno("attach: connect `" + path + "`"));
-  return attachAndWait(cs, *rec, fd, 0, rec->openStdin && !noStdin, detachKeys);
+  auto fd = container::connectAttach(cs.paths(rec->id).dir);
+  if (!fd) return reportError(fd.error());
+  return attachAndWait(cs, *rec, fd->release(), 0, rec->openStdin && !noStdin, detachKeys);
 }
 
 }  // namespace strata::cli

@@ -50,6 +50,7 @@ int cmdDiff(const Globals&, const std::vector<std::string>&);
 int cmdCommit(const Globals&, const std::vector<std::string>&);
 int cmdExport(const Globals&, const std::vector<std::string>&);
 int cmdTop(const Globals&, const std::vector<std::string>&);
+int cmdCp(const Globals&, const std::vector<std::string>&);
 int cmdSystemDf(const Globals&, const std::vector<std::string>&);
 int cmdVersion(const Globals&, const std::vector<std::string>&);
 

@@ -71,6 +71,8 @@ const Command kCommands[] = {
     {"container export", cmdExport, "Export a container's filesystem as a tar archive"},
     {"top", cmdTop, "Display the running processes of a container"},
     {"container top", cmdTop, "Display the running processes of a container"},
+    {"cp", cmdCp, "Copy files/folders between a container and the local filesystem"},
+    {"container cp", cmdCp, "Copy files/folders between a container and the local filesystem"},
     {"system df", cmdSystemDf, "Show strata disk usage"},
     {"version", cmdVersion, "Show the strata version information"},
 };

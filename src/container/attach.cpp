@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -50,6 +52,20 @@ std::optional<std::pair<Frame, std::string>> FrameParser::next() {
   std::string data = buf_.substr(5, len);
   buf_.erase(0, 5 + static_cast<size_t>(len));
   return std::make_pair(type, std::move(data));
+}
+
+std::string socketPath(int dirFd) { return "/proc/self/fd/" + std::to_string(dirFd) + "/attach.sock"; }
+
+Result<UniqueFd> connectAttach(const std::string& dir) {
+  UniqueFd d = TRY(openFile(dir, O_PATH | O_DIRECTORY));
+  std::string path = socketPath(d.get());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    return failErrno("attach: connect to `" + dir + "/attach.sock`");
+  return fd;
 }
 
 Result<std::string> parseDetachKeys(const std::string& text) {
@@ -100,6 +116,8 @@ Result<RelayResult> relay(int sock, const RelayOptions& opt) {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGWINCH);
+  if (opt.proxySignal)
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd winch(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (opt.tty) TRYV(sendSize(sock));
@@ -117,9 +135,12 @@ Result<RelayResult> relay(int sock, const RelayOptions& opt) {
     }
     if (fds[2].revents & POLLIN) {
       signalfd_siginfo si;
-      while (::read(winch.get(), &si, sizeof si) > 0) {
+      bool resized = false;
+      while (::read(winch.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGWINCH) resized = true;
+        else if (opt.proxySignal) opt.proxySignal(static_cast<int>(si.ssi_signo));
       }
-      TRYV(sendSize(sock));
+      if (resized && opt.tty) TRYV(sendSize(sock));
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);

@@ -7,11 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace strata::container {
 
@@ -35,6 +37,9 @@ struct RelayOptions {
   bool stdinOpen = false;  // -i: forward our stdin
   bool tty = false;        // -t: raw mode on our terminal, resize forwarding, detach keys
   std::string detachKeys = "ctrl-p,ctrl-q";
+  // Docker's --sig-proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to us are
+  // handed to this function (which passes them to the container) instead of ending us.
+  std::function<void(int)> proxySignal;
 };
 
 // The result of relaying: the container's exit status, or detached (the user typed the detach
@@ -47,6 +52,12 @@ struct RelayResult {
 // Client side: relays our stdin/stdout/stderr to and from the monitor on sock until the
 // container exits or the user detaches.
 Result<RelayResult> relay(int sock, const RelayOptions& opt);
+
+// The address of a container's attach socket, given an O_PATH fd of its directory (short,
+// whatever the length of the store's path).
+std::string socketPath(int dirFd);
+// Connects to the attach socket of the container whose directory is dir.
+Result<UniqueFd> connectAttach(const std::string& dir);
 
 // "ctrl-p,ctrl-q" -> {0x10, 0x11}; Docker's syntax (ctrl-a..ctrl-z, ctrl-@, ctrl-[, ctrl-\\,
 // ctrl-], ctrl-^, ctrl-_, single characters).

@@ -135,9 +135,9 @@ class DiffWalker {
   struct Item {
     std::string name;
     ChangeKind kind;
-    bool descend = false;       // a directory of the upper dir
-    bool listAlways = true;     // else only when something below it is listed
-    ImageView::Stack image;     // its stack in the image
+    bool descend = false;    // a directory of the upper dir
+    bool listAlways = true;  // else only when something below it is listed
+    ImageView::Stack image;  // its stack in the image
   };
 
   const ImageView& image_;
@@ -213,8 +213,7 @@ Result<std::vector<Change>> diff(const std::string& upperDir,
   auto upper = TRY_CTX(openFile(upperDir, O_RDONLY | O_DIRECTORY), "diff");
   bool rootOpaque = TRY_CTX(isOpaque(upper.get(), "", "/"), "diff `" + upperDir + "`");
   DiffWalker walker(image);
-  TRYV_CTX(walker.walk(upper.get(), "", image.rootStack(), rootOpaque),
-           "diff `" + upperDir + "`");
+  TRYV_CTX(walker.walk(upper.get(), "", image.rootStack(), rootOpaque), "diff `" + upperDir + "`");
   return walker.take();
 }
 

@@ -35,8 +35,9 @@ Result<layer::WriteTarResult> writeLayer(const std::string& upperDir, int fd);
 
 // Writes the container's whole file system (layers and upper merged, as the container sees it,
 // without its bind mounts) as one tar to fd: `export`. Mounts the overlay read-only in a private
-// mount namespace of a child process, so nothing is left mounted on the host. Needs root.
+// mount namespace of a child process, so nothing is left mounted on the host; its mount point
+// is a temporary directory under scratchDir (the store's tmp/), removed afterwards. Needs root.
 Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string& upperDir,
-                    int fd);
+                    int fd, const std::string& scratchDir);
 
 }  // namespace strata::container

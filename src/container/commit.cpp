@@ -90,7 +90,7 @@ Result<store::ImageRecord> commit(Containers& cs, const Record& r, const CommitO
     layers.push_back({top, diffId});
     std::vector<oci::Reference> tags;
     if (opt.tag) tags.push_back(*opt.tag);
-    return image::addImage(s, cfg, layers, tags);
+    return image::addImage(s, cfg, layers, tags, r.image);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "runtime/cgroups.h"
 #include "util/format.h"
 #include "util/fs.h"
 
@@ -99,6 +100,7 @@ Result<State> Containers::state(const std::string& id) const {
     // The monitor that held this container is gone (killed, or the machine restarted): the
     // container cannot be running any more.
     if (s.pid > 0) ::kill(s.pid, SIGKILL);
+    (void)runtime::cgroups::remove(id);  // the monitor would have released it
     s.status = RunStatus::Exited;
     s.exitCode = 255;
     s.pid = 0;

@@ -156,6 +156,11 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
   if (r.path.empty()) return failInvalid("No command specified");
 
   r.hostname = opt.hostname.empty() ? id.substr(0, 12) : opt.hostname;
+  if (opt.hostname.empty() && opt.network == "host") {
+    // Sharing the host's network means sharing its name too, as Docker does.
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) r.hostname = host;
+  }
   // The record keeps the image's and the user's variables; PATH, HOSTNAME and TERM are added
   // when the process starts (specFor), so they never leak into a committed image.
   std::vector<std::string> env = c.env;

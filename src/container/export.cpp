@@ -46,7 +46,7 @@ std::string lowerdirOption(const std::vector<std::string>& dirs) {
 // that needs cleaning up afterwards happens in the parent, so the child only enters its own
 // mount namespace, mounts and writes.
 struct ExportPlan {
-  std::string workDir;     // the child's working directory (relative lowerdir paths)
+  std::string workDir;  // the child's working directory (relative lowerdir paths)
   std::string mountPoint;
   std::string mountData;
 };
@@ -74,8 +74,8 @@ Result<ExportPlan> planExport(const std::vector<std::string>& dirs, const std::s
   }
   plan.mountData = lowerdirOption(shortNames);
   if (plan.mountData.size() > mountDataMax())
-    return fail(Error(E2BIG, "too many layers for one overlay mount (" +
-                                 std::to_string(dirs.size()) + ")"));
+    return fail(Error(
+        E2BIG, "too many layers for one overlay mount (" + std::to_string(dirs.size()) + ")"));
   return plan;
 }
 
@@ -129,14 +129,13 @@ Status waitChild(pid_t pid, int pipeFd) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   if (WIFSIGNALED(status))
-    return failInvalid("the export child was killed by signal " +
-                       std::to_string(WTERMSIG(status)));
+    return failInvalid("the export child was killed by signal " + std::to_string(WTERMSIG(status)));
   if (report) return fail(std::move(*report));
   return fail(std::move(report).error());
 }
 
-Status exportMerged(const std::vector<std::string>& dirs, int fd) {
-  auto tmp = TRY(TempDir::create("/tmp", "strata-export-"));
+Status exportMerged(const std::vector<std::string>& dirs, int fd, const std::string& scratchDir) {
+  auto tmp = TRY(TempDir::create(scratchDir, "strata-export-"));
   ExportPlan plan = TRY(planExport(dirs, tmp.path()));
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return failErrno("pipe");
@@ -165,8 +164,8 @@ Status exportMerged(const std::vector<std::string>& dirs, int fd) {
 
 }  // namespace
 
-Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string& upperDir,
-                    int fd) {
+Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string& upperDir, int fd,
+                    const std::string& scratchDir) {
   std::vector<std::string> dirs;
   if (!upperDir.empty()) {
     auto names = TRY_CTX(listDirectory(upperDir), "export");
@@ -177,7 +176,7 @@ Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string
   layer::WriteTarOptions single;
   single.overlay = layer::OverlayMarkers::Omit;
   if (dirs.empty()) {  // nothing at all: an empty archive
-    auto empty = TRY_CTX(TempDir::create("/tmp", "strata-export-"), "export");
+    auto empty = TRY_CTX(TempDir::create(scratchDir, "strata-export-"), "export");
     TRYV_CTX(layer::writeTarFromDir(empty.path(), fd, single), "export");
     return {};
   }
@@ -186,7 +185,7 @@ Status exportRootfs(const std::vector<std::string>& lowerDirs, const std::string
     TRYV_CTX(layer::writeTarFromDir(dirs[0], fd, single), "export");
     return {};
   }
-  TRYV_CTX(exportMerged(dirs, fd), "export");
+  TRYV_CTX(exportMerged(dirs, fd, scratchDir), "export");
   return {};
 }
 

@@ -237,21 +237,21 @@ int Session::loop(int listenFd) {
   return status;
 }
 
-UniqueFd listenOn(const std::string& path) {
-  ::unlink(path.c_str());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+UniqueFd listenOn(const Paths& p) {
+  // Store paths can be longer than a socket address allows (108 bytes): bind through a
+  // short /proc/self/fd path to the container directory instead.
+  auto dir = openFile(p.dir, O_PATH | O_DIRECTORY);
+  if (!dir) return UniqueFd();
+  std::string path = socketPath(dir->get());
+  ::unlink(p.attachSocket().c_str());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (fd < 0 || path.size() >= sizeof addr.sun_path) {
-    if (fd >= 0) ::close(fd);
-    return UniqueFd();
-  }
   std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd, 16) < 0) {
-    ::close(fd);
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(fd.get(), 16) < 0)
     return UniqueFd();
-  }
-  return UniqueFd(fd);
+  return fd;
 }
 
 bool shouldRestart(const Record& r, const State& s, const Paths& p) {
@@ -287,7 +287,7 @@ void writeOutcome(int fd, const StartOutcome& o) {
     if (fd != client && fd != statusFd) ::close(fd);
 
   Paths p = cs.paths(r.id);
-  UniqueFd listenFd = listenOn(p.attachSocket());
+  UniqueFd listenFd = listenOn(p);
   State st = cs.state(r.id).value_or(State{});
   st.monitorPid = ::getpid();
   st.monitorStartTime = startTimeOf(::getpid());

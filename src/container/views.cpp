@@ -90,10 +90,12 @@ Result<std::vector<Json>> psRows(Containers& cs, const PsOptions& opt) {
                    st->status == RunStatus::Restarting;
     if (!opt.all && !running) continue;
     if (!matchesFilters(r, *st, opt.filters)) continue;
-    std::string cmd;
-    for (const auto& a : r.path) cmd += (cmd.empty() ? "" : " ") + a;
+    // Docker's COMMAND: the path, then the arguments, single-quoted when they hold a space.
+    std::string cmd = r.path.empty() ? "" : r.path[0];
+    for (size_t i = 1; i < r.path.size(); ++i)
+      cmd += " " + (r.path[i].find(' ') != std::string::npos ? "'" + r.path[i] + "'" : r.path[i]);
     Json j = Json::object();
-    j["Command"] = opt.noTrunc ? goQuote(cmd) : ellipsis(goQuote(cmd), 20);
+    j["Command"] = goQuote(opt.noTrunc ? cmd : ellipsis(cmd, 20));
     j["CreatedAt"] = r.created;
     j["ID"] = opt.noTrunc ? r.id : r.id.substr(0, 12);
     j["Image"] = r.imageName;

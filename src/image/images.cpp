@@ -72,7 +72,8 @@ Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
 
 Result<ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,
                              const std::vector<LayerDesc>& layers,
-                             const std::vector<oci::Reference>& tags) {
+                             const std::vector<oci::Reference>& tags,
+                             const std::optional<oci::Digest>& parent) {
   std::string configBytes = oci::serialize(oci::toJson(config));
   oci::Digest configDigest = TRY(s.putBlob(configBytes));
   oci::Manifest m;
@@ -82,7 +83,7 @@ Result<ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,
   m.config.size = static_cast<int64_t>(configBytes.size());
   for (const auto& l : layers) m.layers.push_back(l.blob);
   oci::Digest manifestDigest = TRY(s.putBlob(oci::serialize(oci::toJson(m))));
-  return recordImage(s, configDigest, manifestDigest, tags);
+  return recordImage(s, configDigest, manifestDigest, tags, {}, parent);
 }
 
 // Removes tag from every record but keep; returns nothing (records that lose their last tag
@@ -97,7 +98,8 @@ static void moveTag(std::vector<ImageRecord>& recs, const std::string& tag, cons
 Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest,
                                 const oci::Digest& manifestDigest,
                                 const std::vector<oci::Reference>& tags,
-                                const std::vector<std::string>& repoDigests) {
+                                const std::vector<std::string>& repoDigests,
+                                const std::optional<oci::Digest>& parent) {
   ImageRecord saved;
   std::string now = nowRfc3339Nano();
   TRYV(s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
@@ -108,6 +110,7 @@ Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest
       r.id = configDigest;
       r.manifest = manifestDigest;
       r.added = now;
+      r.parent = parent;
       recs.push_back(std::move(r));
       it = std::prev(recs.end());
     }

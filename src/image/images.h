@@ -35,15 +35,18 @@ struct LayerDesc {
 // Writes config and manifest blobs for an image whose layer blobs are already in the store, and
 // records it with tags (fully qualified references; a tag moves from any image that had it).
 // Returns the record as saved. Media types: OCI manifest and config.
+// parent: the local image this one builds on (commit), shown by inspect and history.
 Result<store::ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,
                                     const std::vector<LayerDesc>& layers,
-                                    const std::vector<oci::Reference>& tags);
+                                    const std::vector<oci::Reference>& tags,
+                                    const std::optional<oci::Digest>& parent = std::nullopt);
 // As addImage for an image whose config and manifest bytes came from elsewhere (load, pull):
 // both blobs must already be in the store.
 Result<store::ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest,
                                        const oci::Digest& manifestDigest,
                                        const std::vector<oci::Reference>& tags,
-                                       const std::vector<std::string>& repoDigests = {});
+                                       const std::vector<std::string>& repoDigests = {},
+                                       const std::optional<oci::Digest>& parent = std::nullopt);
 
 // Points tag at the image. A tag held by another image moves.
 Status tag(store::Store& s, const store::ImageRecord& image, const oci::Reference& tag);

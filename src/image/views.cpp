@@ -101,7 +101,7 @@ Result<Json> inspectJson(const store::Store& s, const Loaded& img) {
   j["Id"] = img.record.id.str();
   j["RepoTags"] = familiarAll(img.record.tags);
   j["RepoDigests"] = familiarAll(img.record.digests);
-  j["Parent"] = "";
+  j["Parent"] = img.record.parent ? img.record.parent->str() : "";
   // Docker shows the last history comment when the config has none of its own.
   j["Comment"] = !c.comment.empty() || c.history.empty() ? c.comment : c.history.back().comment;
   j["Created"] = c.created;
@@ -271,7 +271,19 @@ Result<std::vector<Json>> historyRows(const store::Store& s, const Loaded& img, 
     rows.push_back(std::move(j));
   }
   std::reverse(rows.begin(), rows.end());
-  if (!rows.empty()) rows.front()["ID"] = noTrunc ? img.record.id.str() : img.record.id.hex.substr(0, 12);
+  // Like Docker, each local image in the parent chain names the newest history entry it has.
+  auto name = [&](const oci::Digest& id) { return noTrunc ? id.str() : id.hex.substr(0, 12); };
+  if (!rows.empty()) rows.front()["ID"] = name(img.record.id);
+  std::optional<oci::Digest> parent = img.record.parent;
+  std::vector<store::ImageRecord> all = TRY(s.images());
+  for (int depth = 0; parent && depth < 1000; ++depth) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.id == *parent; });
+    if (it == all.end()) break;
+    oci::ImageConfig pc = TRY(oci::parseImageConfig(TRY(s.readBlob(it->id))));
+    if (pc.history.empty() || pc.history.size() > rows.size()) break;
+    rows[rows.size() - pc.history.size()]["ID"] = name(it->id);
+    parent = it->parent;
+  }
   return rows;
 }
 

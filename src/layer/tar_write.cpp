@@ -233,8 +233,7 @@ Status Walker::writeWhiteout(const std::string& name, const std::string& rel,
 
 // As Docker's converter: an empty regular file with the directory's permission bits and owner,
 // and no mtime of its own (0, or the fixed one).
-Status Walker::writeOpaqueMarker(int dirfd, const std::string& prefix,
-                                 const struct stat& dirSt) {
+Status Walker::writeOpaqueMarker(int dirfd, const std::string& prefix, const struct stat& dirSt) {
   if (options_.overlay != OverlayMarkers::ToLayer) return {};
   char value[2];
   ssize_t n = ::fgetxattr(dirfd, kOpaqueXattr, value, sizeof value);

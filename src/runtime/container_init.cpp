@@ -2,11 +2,16 @@
 // process that joins a running container (exec). Each step's failure goes to the parent over the
 // channel; nothing here returns or throws.
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "runtime/channel_internal.h"
 #include "runtime/child_internal.h"
@@ -20,6 +25,18 @@ namespace {
 
 // The container's file system, in the order runc sets it up. Returns the user to run as,
 // resolved in the new root (which needs the root to be in place).
+// A new network namespace starts with lo down; Docker's "none" network has it up (127.0.0.1).
+Status loopbackUp() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return failErrno("socket for lo");
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) return failErrno("get flags of lo");
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) return failErrno("bring lo up");
+  return {};
+}
+
 Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   stage = "rootfs";
   // Nothing mounted from here on may propagate back to the host.
@@ -50,6 +67,10 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) {
     return failErrno("sethostname " + spec.hostname);
   }
+  if (spec.network == NetworkMode::None) {
+    stage = "network";
+    TRYV(loopbackUp());
+  }
   return user;
 }
 
@@ -60,7 +81,8 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   const char* stage = "rootfs";
   Result<ExecUser> user = setupFilesystem(spec, stage);
   if (!user) failAndExit(channel, stage, user.error(), 125);
-  Failure f = execProcess(spec, *user, stdio, channel, {.runInit = spec.init, .consoleMount = true});
+  Failure f =
+      execProcess(spec, *user, stdio, channel, {.runInit = spec.init, .consoleMount = true});
   failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
 }
 

@@ -51,9 +51,8 @@ Status makeDevices(int rootfd) {
 
 Status makeDevSymlinks(int rootfd) {
   constexpr std::pair<const char*, const char*> kLinks[] = {
-      {"ptmx", "pts/ptmx"},           {"fd", "/proc/self/fd"},
-      {"stdin", "/proc/self/fd/0"},   {"stdout", "/proc/self/fd/1"},
-      {"stderr", "/proc/self/fd/2"},  {"core", "/proc/kcore"},
+      {"ptmx", "pts/ptmx"},          {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
+      {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
   };
   UniqueFd dev = TRY(openInRoot(rootfd, "/dev", O_PATH | O_DIRECTORY));
   for (auto [name, target] : kLinks) {
@@ -132,8 +131,7 @@ Status mountDefaults(int rootfd) {
   TRYV(makeDevSymlinks(rootfd));
   TRYV(mountFsAt(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                  "mode=1777,size=65536k"));
-  TRYV(mountFsAt(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 ""));
+  TRYV(mountFsAt(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""));
   return mountSys(rootfd);
 }
 

@@ -2,6 +2,7 @@
 // clone/fork: no exceptions leave it, every failure is returned as a Failure for the channel.
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -133,6 +134,21 @@ Result<std::string> lookPath(const std::string& file, const std::vector<std::str
   return failInvalid(execName(file) + ": executable file not found in $PATH");
 }
 
+// Signal dispositions set to "ignore" and the blocked mask survive exec: whatever the process
+// that started us ignored or blocked (the monitor blocks SIGCHLD and ignores SIGPIPE) must not
+// reach the container's command.
+void resetSignals() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, int channel,
                     const ProcessOptions& opts) {
   auto failed = [](const char* stage, Error e) { return Failure{stage, std::move(e)}; };
@@ -167,6 +183,7 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   closeOtherFds(channel);
+  resetSignals();
   if (spec.seccomp && !seccompEarly) {
     if (Status s = seccomp::loadDefault(); !s) return failed("seccomp", std::move(s).error());
   }

@@ -71,8 +71,8 @@ void eachLine(const std::string& text, F f) {
 std::vector<PasswdEntry> parsePasswd(const std::string& text) {
   std::vector<PasswdEntry> out;
   eachLine(text, [&](const std::vector<std::string_view>& f) {
-    out.push_back({std::string(f[0]), number(f[2]).value_or(0), number(f[3]).value_or(0),
-                   std::string(f[5])});
+    out.push_back(
+        {std::string(f[0]), number(f[2]).value_or(0), number(f[3]).value_or(0), std::string(f[5])});
   });
   return out;
 }
@@ -188,7 +188,12 @@ Result<ExecUser> resolveUserInRoot(std::string_view spec,
 }
 
 Status switchUser(const ExecUser& user) {
-  if (sys::setgroups(user.groups.size(), user.groups.data()) < 0) {
+  // Docker's processes carry their primary group among the supplementary ones too
+  // (`id` shows "groups=0(root),10(wheel)" for root, "groups=65534(nogroup)" for nobody).
+  std::vector<gid_t> groups{user.gid};
+  for (gid_t g : user.groups)
+    if (g != user.gid) groups.push_back(g);
+  if (sys::setgroups(groups.size(), groups.data()) < 0) {
     return failErrno("setgroups");
   }
   if (sys::setresgid(user.gid, user.gid, user.gid) < 0) {

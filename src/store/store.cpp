@@ -210,6 +210,7 @@ static Json recordToJson(const ImageRecord& r) {
   j["digests"] = r.digests;
   j["added"] = r.added;
   if (!r.lastTagTime.empty()) j["lastTagTime"] = r.lastTagTime;
+  if (r.parent) j["parent"] = r.parent->str();
   return j;
 }
 
@@ -222,6 +223,7 @@ static Result<ImageRecord> recordFromJson(const Json& j) {
   r.digests = j.value("digests", std::vector<std::string>{});
   r.added = j.value("added", "");
   r.lastTagTime = j.value("lastTagTime", "");
+  if (j.contains("parent")) r.parent = TRY(oci::Digest::parse(j.value("parent", "")));
   return r;
 }
 

@@ -35,6 +35,7 @@ struct ImageRecord {
   std::vector<std::string> digests;  // fully qualified: "docker.io/library/busybox@sha256:..."
   std::string added;                 // RFC 3339 time the image entered this store
   std::string lastTagTime;           // RFC 3339 time of the last tag change (may be empty)
+  std::optional<oci::Digest> parent; // the local image this one was committed on (Docker's Parent)
 };
 
 struct LayerInfo {

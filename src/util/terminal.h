@@ -5,8 +5,8 @@
 
 namespace strata {
 
-// Puts a terminal in raw mode (output processing kept, so "\n" still returns the carriage)
-// for the life of the object; a no-op when fd is not a terminal.
+// Puts a terminal in raw mode for the life of the object (as Docker does when attaching to a
+// container's pty); a no-op when fd is not a terminal.
 class RawTerminal {
  public:
   explicit RawTerminal(int fd);

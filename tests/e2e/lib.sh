@@ -380,8 +380,10 @@ pty_session() {
 # the host's view of a process: session id of PID
 proc_sid() { awk '{ sub(/^.*\) /, ""); print $4 }' "/proc/$1/stat"; }
 # logs_contain C TEXT: the container's log (stdout and stderr) has a line containing TEXT
-logs_contain() { strata logs "$1" 2>&1 | grep -qF -- "$2"; }
+logs_contain() { strata logs "$1" 2>&1 | grep -F -- "$2" >/dev/null; }
 # logs_count C TEXT N: exactly N lines of the container's log contain TEXT
 logs_count() { [ "$(strata logs "$1" 2>&1 | grep -cF -- "$2")" = "$3" ]; }
 # json_list TEXT...: the JSON array of the arguments, as json-get prints it
 json_list() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
+# logs_at_least C TEXT N: at least N lines of the container's log contain TEXT
+logs_at_least() { [ "$(strata logs "$1" 2>&1 | grep -cF -- "$2")" -ge "$3" ]; }

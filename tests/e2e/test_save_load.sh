@@ -115,7 +115,7 @@ assert_eq "[\"$diff_id\", \"$(sha256_of "$E2E_TMP/two.tar.hello-layer")\"]" \
 
 note "stdout and stdin"
 strata save busybox >"$E2E_TMP/stdout.tar"
-tar -tf "$E2E_TMP/stdout.tar" | grep -qx 'manifest.json' || fail "save to stdout is not a docker-archive"
+tar -tf "$E2E_TMP/stdout.tar" | grep -x 'manifest.json' >/dev/null || fail "save to stdout is not a docker-archive"
 STRATA_ROOT_E=$(fresh_root e)
 run_in "$E2E_TMP/stdout.tar" env STRATA_ROOT="$STRATA_ROOT_E" "$STRATA_BIN" load
 assert_eq 0 "$status" "load from stdin: $err"

@@ -1,5 +1,7 @@
 // Container changes: diff of an overlay upper dir, the layer commit writes, export of the merged
 // tree. Whiteouts (mknod) and trusted.* xattrs need root; those tests skip otherwise.
+#include "container/changes.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -17,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "container/changes.h"
 #include "layer/compression.h"
 #include "layer/tar.h"
 #include "util/fs.h"
@@ -94,6 +95,13 @@ class ChangesTest : public ::testing::Test {
   }
 
   // A fresh directory under the test's temp dir.
+  // The scratch directory export mounts under (a store's tmp/ in real use).
+  std::string scratch() {
+    std::string p = joinPath(tmp_.path(), "scratch");
+    EXPECT_TRUE(mkdirAll(p));
+    return p;
+  }
+
   std::string dir(const std::string& name) {
     std::string p = joinPath(tmp_.path(), name);
     EXPECT_TRUE(mkdirAll(p));
@@ -105,8 +113,8 @@ class ChangesTest : public ::testing::Test {
   }
   static void file(const std::string& root, const std::string& rel, const std::string& content) {
     ASSERT_TRUE(mkdirAll(dirName(joinPath(root, rel))));
-    UniqueFd fd(::open(joinPath(root, rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                       0644));
+    UniqueFd fd(
+        ::open(joinPath(root, rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     ASSERT_TRUE(fd.valid()) << rel;
     ASSERT_TRUE(writeAll(fd.get(), content));
   }
@@ -120,7 +128,8 @@ class ChangesTest : public ::testing::Test {
         << rel;
   }
 
-  std::vector<std::string> diffOf(const std::string& upper, const std::vector<std::string>& lowers) {
+  std::vector<std::string> diffOf(const std::string& upper,
+                                  const std::vector<std::string>& lowers) {
     auto r = diff(upper, lowers);
     EXPECT_TRUE(r) << r.error().what();
     return r ? render(*r) : std::vector<std::string>{};
@@ -171,14 +180,13 @@ TEST_F(ChangesTest, DirectoriesAreListedForTheirOwnChangesOrWhatIsBelow) {
   file(lower, "tmp/keep", "");
   file(lower, "opt/x", "");
   file(lower, "srv/a/b/c", "");
-  mkdirs(upper, "tmp");        // copied up, the change inside undone since
+  mkdirs(upper, "tmp");  // copied up, the change inside undone since
   mkdirs(upper, "opt");
   ASSERT_EQ(::chmod(joinPath(upper, "opt").c_str(), 0700), 0);  // its own change
   mkdirs(upper, "srv/a/b");
   file(upper, "srv/a/b/new", "");
-  EXPECT_EQ(diffOf(upper, {lower}),
-            (std::vector<std::string>{"C /opt", "C /srv", "C /srv/a", "C /srv/a/b",
-                                      "A /srv/a/b/new"}));
+  EXPECT_EQ(diffOf(upper, {lower}), (std::vector<std::string>{"C /opt", "C /srv", "C /srv/a",
+                                                              "C /srv/a/b", "A /srv/a/b/new"}));
 }
 
 TEST_F(ChangesTest, OrderIsTheWalkOrder) {
@@ -186,8 +194,7 @@ TEST_F(ChangesTest, OrderIsTheWalkOrder) {
   file(upper, "a/b", "");
   file(upper, "a-b", "");
   file(upper, "Z", "");
-  EXPECT_EQ(diffOf(upper, {lower}),
-            (std::vector<std::string>{"A /Z", "A /a", "A /a/b", "A /a-b"}));
+  EXPECT_EQ(diffOf(upper, {lower}), (std::vector<std::string>{"A /Z", "A /a", "A /a/b", "A /a-b"}));
   EXPECT_EQ(changeLetter(ChangeKind::Added), 'A');
   EXPECT_EQ(changeLetter(ChangeKind::Changed), 'C');
   EXPECT_EQ(changeLetter(ChangeKind::Deleted), 'D');
@@ -200,8 +207,7 @@ TEST_F(ChangesTest, SymlinksAreNotFollowed) {
   // In the image "link" is a symlink: "link/x" does not exist there (it is "real/x").
   ASSERT_EQ(::symlink("/", joinPath(upper, "link").c_str()), 0);
   file(upper, "real/y", "");
-  EXPECT_EQ(diffOf(upper, {lower}),
-            (std::vector<std::string>{"C /link", "C /real", "A /real/y"}));
+  EXPECT_EQ(diffOf(upper, {lower}), (std::vector<std::string>{"C /link", "C /real", "A /real/y"}));
 }
 
 TEST_F(ChangesTest, MissingDirsFail) {
@@ -285,8 +291,7 @@ TEST_F(ChangesTest, OpaqueDirInTheImageHidesTheLayersBelow) {
   file(l1, "d/top", "");
   file(upper, "d/old", "");
   file(upper, "d/top", "changed");
-  EXPECT_EQ(diffOf(upper, {l1, l2}),
-            (std::vector<std::string>{"C /d", "A /d/old", "C /d/top"}));
+  EXPECT_EQ(diffOf(upper, {l1, l2}), (std::vector<std::string>{"C /d", "A /d/old", "C /d/top"}));
   // A non-directory in a higher layer hides a directory below it.
   auto l3 = dir("l3"), upper2 = dir("upper2");
   file(l3, "p", "a file");
@@ -311,13 +316,13 @@ TEST_F(ChangesTest, RealOverlayUpperDir) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::string data = "lowerdir=" + l1 + ":" + l2 + ",upperdir=" + upper + ",workdir=" + work;
-    if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
+    if (::unshare(CLONE_NEWNS) < 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
         ::mount("overlay", merged.c_str(), "overlay", 0, data.c_str()) < 0)
       ::_exit(2);
     auto m = [&](const std::string& rel) { return joinPath(merged, rel); };
-    bool ok = ::unlink(m("etc/group").c_str()) == 0 &&
-              ::mkdir(m("tmp/t").c_str(), 0755) == 0 && ::rmdir(m("tmp/t").c_str()) == 0 &&
-              ::chmod(m("opt").c_str(), 0700) == 0 &&
+    bool ok = ::unlink(m("etc/group").c_str()) == 0 && ::mkdir(m("tmp/t").c_str(), 0755) == 0 &&
+              ::rmdir(m("tmp/t").c_str()) == 0 && ::chmod(m("opt").c_str(), 0700) == 0 &&
               writeFileAtomic(m("etc/passwd"), "root\nuser").has_value() &&
               removeAll(m("var/cache")).has_value() && ::mkdir(m("var/cache").c_str(), 0755) == 0 &&
               writeFileAtomic(m("var/cache/new"), "").has_value() &&
@@ -454,9 +459,9 @@ TEST_F(ChangesTest, ExportMergesLayersAndLeavesNoMount) {
   file(upper, "var/log/z", "");
 
   // Other tests on this host may mount and unmount meanwhile: look only for what export used.
-  auto exportDirs = [] {
+  auto exportDirs = [&] {
     std::set<std::string> out;
-    auto names = listDirectory("/tmp");
+    auto names = listDirectory(scratch());
     EXPECT_TRUE(names);
     for (auto& name : names.value_or(std::vector<std::string>{}))
       if (name.starts_with("strata-export-")) out.insert(name);
@@ -464,7 +469,7 @@ TEST_F(ChangesTest, ExportMergesLayersAndLeavesNoMount) {
   };
   auto tmpBefore = exportDirs();
   std::string tar = captured([&](int fd) {
-    auto st = exportRootfs({l1, l2}, upper, fd);
+    auto st = exportRootfs({l1, l2}, upper, fd, scratch());
     ASSERT_TRUE(st) << st.error().what();
   });
   std::string mounts = *readFile("/proc/self/mountinfo");
@@ -475,8 +480,7 @@ TEST_F(ChangesTest, ExportMergesLayersAndLeavesNoMount) {
   auto entries = listTar(tar);
   EXPECT_EQ(namesOf(entries),
             (std::vector<std::string>{"bin/", "bin/sh", "etc/", "etc/new", "etc/passwd", "usr/",
-                                      "usr/lib/", "usr/lib/y", "var/", "var/log/",
-                                      "var/log/z"}));
+                                      "usr/lib/", "usr/lib/y", "var/", "var/log/", "var/log/z"}));
   for (const auto& e : entries) {
     if (e.path == "etc/passwd") {
       EXPECT_EQ(e.content, "root2");
@@ -502,18 +506,20 @@ TEST_F(ChangesTest, ExportWithoutUpperChangesAndBottomLayerWhiteouts) {
   whiteout(l2, "stray");  // a whiteout in the bottom layer hides nothing
   file(l1, "b", "b");
   // Fast path: one layer, nothing in the upper dir.
-  std::string one = captured([&](int fd) { ASSERT_TRUE(exportRootfs({l2}, upper, fd)); });
+  std::string one =
+      captured([&](int fd) { ASSERT_TRUE(exportRootfs({l2}, upper, fd, scratch())); });
   EXPECT_EQ(namesOf(listTar(one)), (std::vector<std::string>{"a"}));
-  std::string none = captured([&](int fd) { ASSERT_TRUE(exportRootfs({l2}, "", fd)); });
+  std::string none = captured([&](int fd) { ASSERT_TRUE(exportRootfs({l2}, "", fd, scratch())); });
   EXPECT_EQ(none, one);
   // Through overlay.
   std::string two = captured([&](int fd) {
-    auto st = exportRootfs({l1, l2}, upper, fd);
+    auto st = exportRootfs({l1, l2}, upper, fd, scratch());
     ASSERT_TRUE(st) << st.error().what();
   });
   EXPECT_EQ(namesOf(listTar(two)), (std::vector<std::string>{"a", "b"}));
   // Nothing at all.
-  std::string empty = captured([&](int fd) { ASSERT_TRUE(exportRootfs({}, upper, fd)); });
+  std::string empty =
+      captured([&](int fd) { ASSERT_TRUE(exportRootfs({}, upper, fd, scratch())); });
   EXPECT_TRUE(listTar(empty).empty());
   EXPECT_EQ(empty, std::string(1024, '\0'));
 }
@@ -530,7 +536,7 @@ TEST_F(ChangesTest, ExportOfManyLayersWithLongPaths) {
     layers.push_back(l);
   }
   std::string tar = captured([&](int fd) {
-    auto st = exportRootfs(layers, "", fd);
+    auto st = exportRootfs(layers, "", fd, scratch());
     ASSERT_TRUE(st) << st.error().what();
   });
   auto entries = listTar(tar);
@@ -542,7 +548,7 @@ TEST_F(ChangesTest, ExportOfManyLayersWithLongPaths) {
   }
   // Short enough for absolute paths, but with characters overlay would split at.
   std::string small = captured([&](int fd) {
-    auto st = exportRootfs({layers[1], layers[2]}, "", fd);
+    auto st = exportRootfs({layers[1], layers[2]}, "", fd, scratch());
     ASSERT_TRUE(st) << st.error().what();
   });
   EXPECT_EQ(namesOf(listTar(small)), (std::vector<std::string>{"f1", "f2", "shared"}));
@@ -551,14 +557,14 @@ TEST_F(ChangesTest, ExportOfManyLayersWithLongPaths) {
 TEST_F(ChangesTest, ExportReportsTheChildsError) {
   REQUIRE_ROOT();
   auto l1 = dir("l1");
-  auto st = exportRootfs({l1, joinPath(tmp_.path(), "missing")}, "", -1);
+  auto st = exportRootfs({l1, joinPath(tmp_.path(), "missing")}, "", -1, scratch());
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ENOENT) << st.error().what();
   EXPECT_NE(st.error().what().find("mount"), std::string::npos) << st.error().what();
   // A bad fd fails the write in the child.
   auto l2 = dir("l2");
   file(l2, "x", "");
-  auto bad = exportRootfs({l1, l2}, "", 9999);
+  auto bad = exportRootfs({l1, l2}, "", 9999, scratch());
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), EBADF) << bad.error().what();
 }

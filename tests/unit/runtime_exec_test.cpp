@@ -103,6 +103,15 @@ TEST_F(RuntimeExec, InitReapsZombiesAndIsPidOne) {
   EXPECT_EQ(o->status, 4);
 }
 
+TEST_F(RuntimeExec, InitIsHiddenFromTheContainer) {
+  // The init is strata's binary: the container must not reach it through /proc/1/exe.
+  Spec s = makeSpec({"sh", "-c", "readlink /proc/1/exe || echo hidden; readlink /proc/self/exe"});
+  s.init = true;
+  Result<Output> o = run(s);
+  ASSERT_TRUE(o) << o.error().what();
+  EXPECT_EQ(o->out, "hidden\n/bin/busybox\n") << o->err;
+}
+
 TEST_F(RuntimeExec, InitForwardsSignalsAndReportsDeathBySignal) {
   Spec s = makeSpec({"sh", "-c",
                      "trap 'echo got-term; exit 7' TERM; echo ready;"
