@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit e2e demo bench stress clean
+.PHONY: all build deps test unit e2e demo clean
 
 all: build
 
@@ -29,12 +29,6 @@ test: deps build
 
 demo: deps build
 	@bash scripts/demo.sh
-
-bench: deps build
-	@bash bench/run.sh
-
-stress: deps build
-	@bash tests/stress/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)
