@@ -22,28 +22,11 @@ int cmdSave(const Globals& g, const std::vector<std::string>& argv) {
   if (!checkArgs("save", p.args, 1, SIZE_MAX, status)) return status;
   auto fmt = archive::parseFormat(format);
   if (!fmt) return reportError(fmt.error());
-  if (output.empty() && ::isatty(STDOUT_FILENO))
-    return reportError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   archive::SaveRequest req{p.args, *fmt};
-  if (output.empty()) {
-    if (auto st = archive::save(*s, req, STDOUT_FILENO); !st) return reportError(st.error());
-    return 0;
-  }
-  // Write beside the target and rename, so a failed save leaves no partial file behind.
-  std::string tmp = output + ".strata-tmp";
-  auto fd = openFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (!fd) return reportError(fd.error().wrap("save"));
-  Status st = archive::save(*s, req, fd->get());
-  if (st) st = fsyncFd(fd->get(), tmp);
-  fd->reset();
-  if (st && ::rename(tmp.c_str(), output.c_str()) < 0)
-    st = failErrno("rename `" + tmp + "` to `" + output + "`");
-  if (!st) {
-    ::unlink(tmp.c_str());
-    return reportError(st.error());
-  }
+  Status st = writeOutput(output, [&](int fd) { return archive::save(*s, req, fd); });
+  if (!st) return reportError(st.error());
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// ps, logs, stop, kill, restart, rm, wait, pause, unpause, rename, container inspect, inspect.
+// ps, logs, stop, kill, restart, rm, wait, pause, unpause, rename.
 #include <signal.h>
 #include <unistd.h>
 
@@ -218,66 +218,6 @@ int cmdRename(const Globals& g, const std::vector<std::string>& argv) {
       g, {p.args[0]},
       [&](container::Containers& cs, const container::Record& r) { return cs.rename(r.id, newName); },
       false);
-}
-
-// `inspect` and `container inspect`: containers first (and only, with containersOnly), then
-// images, as Docker's generic inspect does.
-static int inspectAny(const Globals& g, const std::vector<std::string>& argv, bool containersOnly) {
-  std::string format, type;
-  FlagSet flags(containersOnly ? "container inspect" : "inspect");
-  flags.string("format", 'f', &format, "Format the output using the given Go template");
-  if (!containersOnly) flags.string("type", 0, &type, "Return JSON for specified type");
-  Parsed p = parseFlags(flags, argv, "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-                        "Return low-level information on containers or images");
-  if (p.done) return p.status;
-  int status = 0;
-  if (!checkArgs(flags.command(), p.args, 1, SIZE_MAX, status)) return status;
-  if (!type.empty() && type != "container" && type != "image")
-    return reportError("\"" + type + "\" is not a valid value for --type");
-  auto s = openStore(g);
-  if (!s) return reportError(s.error());
-  container::Containers cs(*s);
-  std::optional<Template> tmpl;
-  if (!format.empty()) {
-    TemplateOptions to;
-    to.listFormat = false;
-    auto t = Template::parse(format, to);
-    if (!t) return reportError(t.error());
-    tmpl = std::move(*t);
-  }
-  oci::Json all = oci::Json::array();
-  std::string out;
-  int rc = 0;
-  for (const auto& arg : p.args) {
-    Result<oci::Json> j = failInvalid("No such object: " + arg);
-    if (type != "image") {
-      if (auto rec = cs.resolve(arg)) j = container::inspectJson(cs, *rec);
-    }
-    if (!j && !containersOnly && type != "container") {
-      if (auto rec = image::resolve(*s, arg)) {
-        if (auto img = image::load(*s, *rec)) j = image::inspectJson(*s, *img);
-      }
-    }
-    if (!j) {
-      rc = reportError(containersOnly ? "No such container: " + arg : j.error().what());
-      continue;
-    }
-    if (tmpl) {
-      auto line = tmpl->render(*j);
-      if (!line) return reportError(line.error());
-      out += *line + "\n";
-    } else {
-      all.push_back(std::move(*j));
-    }
-  }
-  if (tmpl) std::fputs(out.c_str(), stdout);
-  else std::printf("%s\n", toGoJson(all, 4).c_str());
-  return rc;
-}
-
-int cmdInspect(const Globals& g, const std::vector<std::string>& argv) { return inspectAny(g, argv, false); }
-int cmdContainerInspect(const Globals& g, const std::vector<std::string>& argv) {
-  return inspectAny(g, argv, true);
 }
 
 }  // namespace strata::cli

@@ -186,8 +186,6 @@ int cmdExport(const Globals& g, const std::vector<std::string>& argv) {
   if (p.done) return p.status;
   int status = 0;
   if (!checkArgs("export", p.args, 1, 1, status)) return status;
-  if (output.empty() && ::isatty(STDOUT_FILENO))
-    return reportError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   container::Containers cs(*s);
@@ -195,21 +193,10 @@ int cmdExport(const Globals& g, const std::vector<std::string>& argv) {
   if (!rec) return reportError(rec.error());
   auto spec = container::specFor(cs, *rec);
   if (!spec) return reportError(spec.error());
-  if (output.empty()) {
-    if (auto st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, STDOUT_FILENO, s->tmpDir()); !st)
-      return reportError(st.error());
-    return 0;
-  }
-  std::string tmp = output + ".strata-tmp";
-  auto fd = openFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (!fd) return reportError(fd.error().wrap("export"));
-  Status st = container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, fd->get(), s->tmpDir());
-  fd->reset();
-  if (st && ::rename(tmp.c_str(), output.c_str()) < 0) st = failErrno("rename `" + tmp + "`");
-  if (!st) {
-    ::unlink(tmp.c_str());
-    return reportError(st.error());
-  }
+  Status st = writeOutput(output, [&](int fd) {
+    return container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, fd, s->tmpDir());
+  });
+  if (!st) return reportError(st.error());
   return 0;
 }
 

@@ -44,50 +44,6 @@ int cmdImages(const Globals& g, const std::vector<std::string>& argv) {
   return 0;
 }
 
-int cmdImageInspect(const Globals& g, const std::vector<std::string>& argv) {
-  std::string format;
-  FlagSet flags("image inspect");
-  flags.string("format", 'f', &format, "Format the output using the given Go template");
-  Parsed p = parseFlags(flags, argv, "image inspect [OPTIONS] IMAGE [IMAGE...]",
-                        "Display detailed information on one or more images");
-  if (p.done) return p.status;
-  int status = 0;
-  if (!checkArgs("image inspect", p.args, 1, SIZE_MAX, status)) return status;
-  auto s = openStore(g);
-  if (!s) return reportError(s.error());
-  oci::Json all = oci::Json::array();
-  std::optional<Template> tmpl;
-  if (!format.empty()) {
-    auto t = Template::parse(format);
-    if (!t) return reportError(t.error());
-    tmpl = std::move(*t);
-  }
-  bool failed = false;
-  std::string out;
-  for (const auto& arg : p.args) {
-    auto rec = image::resolve(*s, arg);
-    if (!rec) {
-      failed = true;
-      reportError(rec.error());
-      continue;
-    }
-    auto img = image::load(*s, *rec);
-    if (!img) return reportError(img.error());
-    auto j = image::inspectJson(*s, *img);
-    if (!j) return reportError(j.error());
-    if (tmpl) {
-      auto line = tmpl->render(*j);
-      if (!line) return reportError(line.error());
-      out += *line + "\n";
-    } else {
-      all.push_back(std::move(*j));
-    }
-  }
-  if (tmpl) std::fputs(out.c_str(), stdout);
-  else std::printf("%s\n", toGoJson(all, 4).c_str());
-  return failed ? kExitError : 0;
-}
-
 int cmdHistory(const Globals& g, const std::vector<std::string>& argv) {
   bool human = true, noTrunc = false, quiet = false;
   std::string format;

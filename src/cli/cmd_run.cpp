@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
+#include <variant>
 #include <cstring>
 
 #include "cli/common.h"
@@ -91,40 +93,36 @@ int attachAndWait(container::Containers& cs, const container::Record& rec, int s
   return res->exitStatus;
 }
 
-}  // namespace
-
-int cmdCreate(const Globals& g, const std::vector<std::string>& argv) {
-  RunFlags r;
-  FlagSet flags("create");
-  defineCreateFlags(flags, r);
-  Parsed p = parseFlags(flags, argv, "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
-                        "Create a new container", /*interspersed=*/false);
-  if (p.done) return p.status;
-  int status = 0;
-  if (!checkArgs("create", p.args, 1, SIZE_MAX, status)) return status;
-  if (!finishFlags(r, argv, status)) return status;
-  r.opt.image = p.args[0];
-  r.opt.command.assign(p.args.begin() + 1, p.args.end());
-  auto s = openStore(g);
-  if (!s) return reportError(s.error());
-  container::Containers cs(*s);
-  auto rec = container::create(cs, r.opt);
-  if (!rec) return reportError(rec.error());
-  std::printf("%s\n", rec->id.c_str());
-  return 0;
+// Starts rec, attached (foreground run, start -a) or not. Returns the exit code to use when the
+// start failed or the attached container ended; nullopt when it runs detached.
+std::optional<int> launch(container::Containers& cs, const container::Record& rec, bool attach,
+                          bool stdinOpen, const std::string& detachKeys) {
+  int pair[2] = {-1, -1};
+  if (attach && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return reportError(Error::fromErrno("socketpair"));
+  auto out = container::start(cs, rec, attach ? pair[1] : -1);
+  if (pair[1] >= 0) ::close(pair[1]);
+  if (!out || !out->started) {
+    if (pair[0] >= 0) ::close(pair[0]);
+    if (!out) return reportError(out.error());
+    reportError(out->message);
+    return out->exitCode;
+  }
+  if (!attach) return std::nullopt;
+  return attachAndWait(cs, rec, pair[0], out->monitorPid, stdinOpen, detachKeys);
 }
 
-int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
-  RunFlags r;
-  FlagSet flags("run");
+// Parses the flags shared by create and run and creates the container; on failure (or --help)
+// returns the exit status to end with.
+std::variant<container::Record, int> createFromArgs(const Globals& g, FlagSet& flags, RunFlags& r,
+                                                    const std::vector<std::string>& argv,
+                                                    const std::string& what) {
   defineCreateFlags(flags, r);
-  flags.boolean("detach", 'd', &r.detach, "Run container in background and print container ID");
-  flags.string("detach-keys", 0, &r.detachKeys, "Override the key sequence for detaching a container");
-  Parsed p = parseFlags(flags, argv, "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-                        "Run a command in a new container", /*interspersed=*/false);
+  Parsed p = parseFlags(flags, argv, flags.command() + " [OPTIONS] IMAGE [COMMAND] [ARG...]", what,
+                        /*interspersed=*/false);
   if (p.done) return p.status;
   int status = 0;
-  if (!checkArgs("run", p.args, 1, SIZE_MAX, status)) return status;
+  if (!checkArgs(flags.command(), p.args, 1, SIZE_MAX, status)) return status;
   if (!finishFlags(r, argv, status)) return status;
   if (auto k = container::parseDetachKeys(r.detachKeys); !k) return reportError(k.error());
   r.opt.image = p.args[0];
@@ -134,24 +132,40 @@ int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
   container::Containers cs(*s);
   auto rec = container::create(cs, r.opt);
   if (!rec) return reportError(rec.error());
+  return *rec;
+}
 
-  int pair[2] = {-1, -1};
-  if (!r.detach && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    return reportError(Error::fromErrno("socketpair"));
-  auto out = container::start(cs, *rec, r.detach ? -1 : pair[1]);
-  if (pair[1] >= 0) ::close(pair[1]);
-  if (!out || !out->started) {
-    if (pair[0] >= 0) ::close(pair[0]);
-    if (rec->host.autoRemove) (void)container::remove(cs, *rec, true, true);
-    if (!out) return reportError(out.error());
-    reportError(out->message);
-    return out->exitCode;
-  }
-  if (r.detach) {
-    std::printf("%s\n", rec->id.c_str());
+}  // namespace
+
+int cmdCreate(const Globals& g, const std::vector<std::string>& argv) {
+  RunFlags r;
+  FlagSet flags("create");
+  auto made = createFromArgs(g, flags, r, argv, "Create a new container");
+  if (auto* status = std::get_if<int>(&made)) return *status;
+  std::printf("%s\n", std::get<container::Record>(made).id.c_str());
+  return 0;
+}
+
+int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
+  RunFlags r;
+  FlagSet flags("run");
+  flags.boolean("detach", 'd', &r.detach, "Run container in background and print container ID");
+  flags.string("detach-keys", 0, &r.detachKeys, "Override the key sequence for detaching a container");
+  auto made = createFromArgs(g, flags, r, argv, "Run a command in a new container");
+  if (auto* status = std::get_if<int>(&made)) return *status;
+  const container::Record& rec = std::get<container::Record>(made);
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  auto code = launch(cs, rec, !r.detach, r.opt.interactive, r.detachKeys);
+  if (!code) {
+    std::printf("%s\n", rec.id.c_str());
     return 0;
   }
-  return attachAndWait(cs, *rec, pair[0], out->monitorPid, r.opt.interactive, r.detachKeys);
+  // A container that could not start goes with --rm too.
+  if (rec.host.autoRemove && cs.state(rec.id) && cs.state(rec.id)->status == container::RunStatus::Created)
+    (void)container::remove(cs, rec, true, true);
+  return *code;
 }
 
 int cmdStart(const Globals& g, const std::vector<std::string>& argv) {
@@ -187,18 +201,12 @@ int cmdStart(const Globals& g, const std::vector<std::string>& argv) {
       if (!attach) std::printf("%s\n", arg.c_str());
       continue;
     }
-    int pair[2] = {-1, -1};
-    if (attach && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-      return reportError(Error::fromErrno("socketpair"));
-    auto out = container::start(cs, *rec, attach ? pair[1] : -1);
-    if (pair[1] >= 0) ::close(pair[1]);
-    if (!out || !out->started) {
-      if (pair[0] >= 0) ::close(pair[0]);
-      rc = reportError(out ? out->message : out.error().what());
-      if (out) rc = out->exitCode;
+    auto code = launch(cs, *rec, attach, interactive, detachKeys);
+    if (code && attach) return *code;
+    if (code) {
+      rc = *code;
       continue;
     }
-    if (attach) return attachAndWait(cs, *rec, pair[0], out->monitorPid, interactive, detachKeys);
     std::printf("%s\n", arg.c_str());
   }
   return rc;

@@ -1,8 +1,13 @@
 #include "cli/common.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <fmt/format.h>
+
+#include "util/fs.h"
 
 namespace strata::cli {
 
@@ -25,6 +30,23 @@ Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
   }
   p.args = std::move(*r);
   return p;
+}
+
+Status writeOutput(const std::string& output, const std::function<Status(int fd)>& write) {
+  if (output.empty()) {
+    if (::isatty(STDOUT_FILENO))
+      return failInvalid("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    return write(STDOUT_FILENO);
+  }
+  std::string tmp = output + ".strata-tmp";
+  UniqueFd fd = TRY(openFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  Status st = write(fd.get());
+  if (st) st = fsyncFd(fd.get(), tmp);
+  fd.reset();
+  if (st && ::rename(tmp.c_str(), output.c_str()) < 0)
+    st = failErrno("rename `" + tmp + "` to `" + output + "`");
+  if (!st) ::unlink(tmp.c_str());
+  return st;
 }
 
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,

@@ -1,6 +1,7 @@
 // Helpers shared by the command files.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
                   bool interspersed = true);
 
 // Checks the positional argument count; prints Docker's message and returns false when wrong.
+// Writes through write() to output: stdout when output is empty (a terminal is refused, as
+// Docker does), otherwise a temporary file beside output, fsynced and renamed into place, so a
+// failure leaves no partial file behind.
+Status writeOutput(const std::string& output, const std::function<Status(int fd)>& write);
+
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
                size_t max, int& status);
 

@@ -24,8 +24,19 @@ std::optional<Line> parseLine(const std::string& raw) {
   return Line{j.value("stream", "stdout") == "stderr", j.value("time", ""), j.value("log", "")};
 }
 
+// The log keeps Go's RFC3339Nano (trailing zeros trimmed); `logs -t` prints Docker's fixed
+// nine-digit form.
+std::string fixedNano(const std::string& t) {
+  auto dot = t.find('.');
+  auto end = t.find_first_of("Z+-", dot == std::string::npos ? 19 : dot);
+  if (end == std::string::npos) return t;
+  std::string frac = dot == std::string::npos ? "" : t.substr(dot + 1, end - dot - 1);
+  frac.resize(9, '0');
+  return t.substr(0, dot == std::string::npos ? end : dot) + "." + frac + t.substr(end);
+}
+
 Status emit(const Line& l, bool timestamps) {
-  std::string out = timestamps ? l.time + " " + l.text : l.text;
+  std::string out = timestamps ? fixedNano(l.time) + " " + l.text : l.text;
   return writeAll(l.err ? STDERR_FILENO : STDOUT_FILENO, out);
 }
 

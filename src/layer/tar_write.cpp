@@ -18,6 +18,7 @@
 
 #include "layer/in_root.h"
 #include "layer/tar.h"
+#include "layer/tar_stream_internal.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 
@@ -77,26 +78,6 @@ struct ArchiveWriteDeleter {
 };
 struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
-// libarchive converts names to UTF-8 for PAX records through the thread's locale; in the "C"
-// locale every non-ASCII name would be flagged hdrcharset=BINARY. Switch to C.UTF-8 meanwhile.
-class Utf8Locale {
- public:
-  Utf8Locale() : loc_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t(0))) {
-    if (loc_) old_ = ::uselocale(loc_);
-  }
-  ~Utf8Locale() {
-    if (!loc_) return;
-    ::uselocale(old_);
-    ::freelocale(loc_);
-  }
-  Utf8Locale(const Utf8Locale&) = delete;
-  Utf8Locale& operator=(const Utf8Locale&) = delete;
-
- private:
-  locale_t loc_;
-  locale_t old_ = LC_GLOBAL_LOCALE;
 };
 
 class Walker {
@@ -340,7 +321,7 @@ Status Walker::addXattrs(int dirfd, const std::string& name, const std::string& 
 Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
                                        const WriteTarOptions& options) {
   UniqueFd rootfd = TRY(openFile(root, O_RDONLY | O_DIRECTORY));
-  Utf8Locale utf8;
+  detail::Utf8Locale utf8;
   Sink sink;
   sink.fd = fd;
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());

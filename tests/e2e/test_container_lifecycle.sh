@@ -114,6 +114,12 @@ assert_eq "l1
 l2
 l3
 l4" "$out" "--tail more than there is"
+# fixed width: trailing zeros kept (a tenth of all times end in 0, so 200 lines show it)
+ok strata run --name many bb sh -c 'i=0; while [ $i -lt 200 ]; do echo $i; i=$((i+1)); done'
+ok strata logs -t many
+assert_lines 200 "$out"
+assert_eq "" "$(cut -d' ' -f1 <<<"$out" | grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$' | head -n 3)" \
+  "logs -t times have exactly 9 fractional digits (Docker's RFC3339NanoFixed)"
 ok strata logs -t lines
 assert_lines 4 "$out"
 while read -r ts line; do
@@ -123,7 +129,7 @@ assert_eq "l1
 l2
 l3
 l4" "$(cut -d' ' -f2- <<<"$out")" "logs -t text"
-ok strata rm lines
+ok strata rm lines many
 expect_error --names nosuch strata logs nosuch
 
 note "exec"

@@ -1,0 +1,94 @@
+// inspect, container inspect, image inspect: Docker's JSON, or a Go template over it.
+#include <cstdio>
+
+#include "cli/common.h"
+#include "container/views.h"
+#include "image/images.h"
+#include "image/views.h"
+#include "util/format.h"
+#include "util/template.h"
+
+namespace strata::cli {
+
+namespace {
+
+enum class Kind { Any, Container, Image };
+
+// The JSON of what arg names: a container first, then an image, as Docker's generic inspect
+// looks them up. The error is Docker's "No such object/container/image: ARG".
+Result<oci::Json> lookUp(store::Store& s, container::Containers& cs, const std::string& arg, Kind kind) {
+  if (kind != Kind::Image) {
+    if (auto rec = cs.resolve(arg)) return container::inspectJson(cs, *rec);
+    if (kind == Kind::Container) return failInvalid("No such container: " + arg);
+  }
+  auto rec = image::resolve(s, arg);
+  if (!rec) {
+    if (kind == Kind::Image) return fail(std::move(rec).error());
+    return failInvalid("No such object: " + arg);
+  }
+  image::Loaded img = TRY(image::load(s, *rec));
+  return image::inspectJson(s, img);
+}
+
+int inspect(const Globals& g, const std::vector<std::string>& argv, Kind kind, const char* command) {
+  std::string format, type;
+  FlagSet flags(command);
+  flags.string("format", 'f', &format, "Format the output using the given Go template");
+  if (kind == Kind::Any) flags.string("type", 0, &type, "Return JSON for specified type");
+  Parsed p = parseFlags(flags, argv, std::string(command) + " [OPTIONS] NAME|ID [NAME|ID...]",
+                        "Return low-level information on strata objects");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs(command, p.args, 1, SIZE_MAX, status)) return status;
+  if (type == "container") kind = Kind::Container;
+  else if (type == "image") kind = Kind::Image;
+  else if (!type.empty()) return reportError("\"" + type + "\" is not a valid value for --type");
+  std::optional<Template> tmpl;
+  if (!format.empty()) {
+    // Docker executes inspect templates on the raw object: no list conventions, and a missing
+    // field is an error.
+    TemplateOptions to;
+    to.listFormat = false;
+    to.missingKeyError = true;
+    auto t = Template::parse(format, to);
+    if (!t) return reportError(t.error());
+    tmpl = std::move(*t);
+  }
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  oci::Json all = oci::Json::array();
+  std::string out;
+  int rc = 0;
+  for (const auto& arg : p.args) {
+    auto j = lookUp(*s, cs, arg, kind);
+    if (!j) {
+      rc = reportError(j.error());
+      continue;
+    }
+    if (!tmpl) {
+      all.push_back(std::move(*j));
+      continue;
+    }
+    auto line = tmpl->render(*j);
+    if (!line) return reportError(line.error());
+    out += *line + "\n";
+  }
+  if (tmpl) std::fputs(out.c_str(), stdout);
+  else std::printf("%s\n", toGoJson(all, 4).c_str());
+  return rc;
+}
+
+}  // namespace
+
+int cmdInspect(const Globals& g, const std::vector<std::string>& argv) {
+  return inspect(g, argv, Kind::Any, "inspect");
+}
+int cmdContainerInspect(const Globals& g, const std::vector<std::string>& argv) {
+  return inspect(g, argv, Kind::Container, "container inspect");
+}
+int cmdImageInspect(const Globals& g, const std::vector<std::string>& argv) {
+  return inspect(g, argv, Kind::Image, "image inspect");
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,184 @@
+// How `cp` reaches a container's files: a forked helper process that joins a private copy of a
+// running container's mount namespace, or mounts a stopped one's layers in a private namespace
+// of its own; its failure travels back to the parent over a pipe.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "container/copy_internal.h"
+#include "layer/in_root.h"
+#include "runtime/mounts_internal.h"
+#include "util/fs.h"
+
+namespace strata::container::detail {
+
+// ---------------------------------------------------------------------------------------------
+// Helper processes
+
+Helper::Helper(Helper&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)), report_(std::move(o.report_)) {}
+
+Helper::Helper(pid_t pid, UniqueFd report) : pid_(pid), report_(std::move(report)) {}
+
+Helper::~Helper() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+Result<Helper> Helper::spawn(const std::function<Status()>& body) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return failErrno("pipe");
+  UniqueFd readEnd(p[0]), writeEnd(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return failErrno("fork");
+  if (pid == 0) {
+    readEnd.reset();
+    // A reader that went away must fail our writes (EPIPE), not kill us without a report.
+    ::signal(SIGPIPE, SIG_IGN);
+    int code = 0;
+    try {
+      if (auto st = body(); !st) {
+        report(writeEnd.get(), st.error());
+        code = 1;
+      }
+    } catch (...) {
+      report(writeEnd.get(), Error::invalid("unexpected exception in the copy helper"));
+      code = 1;
+    }
+    ::_exit(code);
+  }
+  return Helper(pid, std::move(readEnd));
+}
+
+Status Helper::wait() {
+  // The report comes before the exit; reading to the end of the pipe also waits for it.
+  auto record = readAll(report_.get());
+  report_.reset();
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) return failErrno("wait for the copy helper");
+  }
+  pid_ = -1;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (WIFSIGNALED(status))
+    return failInvalid("the copy helper was killed by signal " + std::to_string(WTERMSIG(status)));
+  int32_t code = 0;
+  uint32_t len = 0;
+  if (!record || record->size() < sizeof code + sizeof len)
+    return failInvalid("the copy helper failed without a report");
+  std::memcpy(&code, record->data(), sizeof code);
+  std::memcpy(&len, record->data() + sizeof code, sizeof len);
+  return fail(Error(code, record->substr(sizeof code + sizeof len, len)));
+}
+
+void Helper::report(int fd, const Error& e) {
+  int32_t code = e.code();
+  auto len = static_cast<uint32_t>(std::min<size_t>(e.message().size(), 1u << 15));
+  std::string record(sizeof code + sizeof len, '\0');
+  std::memcpy(record.data(), &code, sizeof code);
+  std::memcpy(record.data() + sizeof code, &len, sizeof len);
+  record.append(e.message(), 0, len);
+  (void)writeAll(fd, record);
+}
+
+Result<Pipe> makePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return failErrno("pipe");
+  return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+Status firstCause(Status writer, Status reader) {
+  if (!writer && writer.error().code() != EPIPE) return writer;
+  if (!reader) return reader;
+  return writer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaching the container's files (in a helper child)
+
+namespace {
+
+// Joins a private copy of the running container's mount namespace, drops its /proc, /sys and
+// /dev (Docker's cp sees the root file system and volumes only), and goes back to the host's
+// root, whose /proc the tar code needs for /proc/self/fd paths (the container's /proc belongs to
+// its PID namespace, where this process has no /proc/self). Returns the container's root.
+Result<UniqueFd> enterRunning(pid_t pid) {
+  UniqueFd hostRoot = TRY(openFile("/", O_PATH | O_DIRECTORY));
+  UniqueFd ns = TRY(openFile("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY));
+  if (::setns(ns.get(), CLONE_NEWNS) < 0) return failErrno("join the container's mount namespace");
+  if (::unshare(CLONE_NEWNS) < 0) return failErrno("unshare the mount namespace");
+  // Private first: nothing unmounted below may propagate back to the container.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    return failErrno("make / private");
+  for (const char* path : {"/proc", "/sys", "/dev"}) {
+    if (::umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+      return failErrno(std::string("unmount ") + path);
+  }
+  UniqueFd root = TRY(openFile("/", O_PATH | O_DIRECTORY));
+  if (::fchdir(hostRoot.get()) < 0 || ::chroot(".") < 0)
+    return failErrno("return to the host root");
+  return root;
+}
+
+// Mounts a stopped container's layers on mountPoint in a private mount namespace: writable with
+// its upper dir, or read-only with the upper dir as the top lower layer. Then its binds.
+Result<UniqueFd> mountLayers(const ContainerFs& c, const std::string& mountPoint, bool writable) {
+  if (::unshare(CLONE_NEWNS) < 0) return failErrno("unshare the mount namespace");
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    return failErrno("make / private");
+  runtime::Overlay o;
+  if (writable) {
+    o = c.layers;
+  } else {
+    if (!c.layers.upperDir.empty()) o.lowerDirs.push_back(c.layers.upperDir);
+    o.lowerDirs.insert(o.lowerDirs.end(), c.layers.lowerDirs.begin(), c.layers.lowerDirs.end());
+  }
+  if (o.lowerDirs.size() == 1 && o.upperDir.empty()) {  // overlayfs wants two layers then
+    if (::mount(o.lowerDirs[0].c_str(), mountPoint.c_str(), nullptr, MS_BIND, nullptr) < 0)
+      return failErrno("bind mount " + o.lowerDirs[0]);
+    if (::mount(nullptr, mountPoint.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) <
+        0)
+      return failErrno("remount " + mountPoint + " read-only");
+  } else {
+    TRYV(runtime::detail::mountOverlay(o, mountPoint));
+  }
+  UniqueFd root = TRY(openFile(mountPoint, O_PATH | O_DIRECTORY));
+  std::vector<runtime::Mount> mounts;
+  for (const auto& m : c.mounts) {
+    // The read-only view cannot make a missing mount point; what is not there is left out.
+    if (writable || layer::detail::openInRoot(root.get(), m.destination, O_PATH))
+      mounts.push_back(m);
+  }
+  TRYV(runtime::detail::mountAll(root.get(), mounts));
+  return root;
+}
+
+}  // namespace
+
+Result<View> prepareView(const ContainerFs& c) {
+  View v;
+  if (c.pid > 0) return v;
+  v.tmp = TRY(TempDir::create(c.tmpDir, "strata-cp-"));
+  v.mountPoint = joinPath(v.tmp.path(), "rootfs");
+  if (::mkdir(v.mountPoint.c_str(), 0755) < 0) return failErrno("mkdir `" + v.mountPoint + "`");
+  return v;
+}
+
+Result<UniqueFd> openContainerRoot(const ContainerFs& c, const View& v, bool writable) {
+  if (c.pid > 0) return enterRunning(c.pid);
+  return mountLayers(c, v.mountPoint, writable);
+}
+
+}  // namespace strata::container::detail
