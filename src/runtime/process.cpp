@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -138,11 +139,17 @@ Result<std::string> lookPath(const std::string& file, const std::vector<std::str
 // that started us ignored or blocked (the monitor blocks SIGCHLD and ignores SIGPIPE) must not
 // reach the container's command.
 void resetSignals() {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
+  // Through the system call: glibc refuses to touch the two real-time signals it reserves for
+  // itself (32 and 33), yet their "ignore" disposition would be inherited all the same.
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } dfl{SIG_DFL, 0, nullptr, 0};
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::sigaction(sig, &dfl, nullptr);
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(uint64_t));
   }
   sigset_t none;
   sigemptyset(&none);
