@@ -138,11 +138,10 @@ int cmdDiff(const Globals& g, const std::vector<std::string>& argv) {
   container::Containers cs(*s);
   auto rec = cs.resolve(p.args[0]);
   if (!rec) return reportError(rec.error());
-  auto spec = container::specFor(cs, *rec);
-  if (!spec) return reportError(spec.error());
-  // The image's layers only: the init layer's mount points are not the user's changes.
-  std::vector<std::string> lowers(spec->rootfs.lowerDirs.begin() + 1, spec->rootfs.lowerDirs.end());
-  auto changes = container::diff(spec->rootfs.upperDir, lowers);
+  // Against the image's layers only: the init layer's mount points are not the user's changes.
+  auto lowers = container::layerDirs(cs, *rec, /*withInit=*/false);
+  if (!lowers) return reportError(lowers.error());
+  auto changes = container::diff(cs.paths(rec->id).upper(), *lowers);
   if (!changes) return reportError(changes.error());
   for (const auto& c : *changes) std::printf("%c %s\n", container::changeLetter(c.kind), c.path.c_str());
   return 0;
@@ -191,10 +190,10 @@ int cmdExport(const Globals& g, const std::vector<std::string>& argv) {
   container::Containers cs(*s);
   auto rec = cs.resolve(p.args[0]);
   if (!rec) return reportError(rec.error());
-  auto spec = container::specFor(cs, *rec);
-  if (!spec) return reportError(spec.error());
+  auto lowers = container::layerDirs(cs, *rec, /*withInit=*/true);
+  if (!lowers) return reportError(lowers.error());
   Status st = writeOutput(output, [&](int fd) {
-    return container::exportRootfs(spec->rootfs.lowerDirs, spec->rootfs.upperDir, fd, s->tmpDir());
+    return container::exportRootfs(*lowers, cs.paths(rec->id).upper(), fd, s->tmpDir());
   });
   if (!st) return reportError(st.error());
   return 0;

@@ -283,6 +283,20 @@ std::vector<std::string> processEnv(const Record& r) {
   return env;
 }
 
+Result<std::vector<std::string>> layerDirs(const Containers& cs, const Record& r, bool withInit) {
+  const store::Store& s = cs.store();
+  std::string text = TRY(s.readBlob(r.image));
+  oci::ImageConfig cfg = TRY_CTX(oci::parseImageConfig(text), "image " + r.image.str());
+  std::vector<std::string> dirs;
+  if (withInit) dirs.push_back(cs.paths(r.id).init());
+  for (auto it = cfg.diffIds.rbegin(); it != cfg.diffIds.rend(); ++it) {
+    if (!s.hasLayer(it->hex))
+      return failInvalid("layer " + it->str() + " of image " + r.image.str() + " is missing from the store");
+    dirs.push_back(s.layout().layerTree(it->hex));
+  }
+  return dirs;
+}
+
 Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   const store::Store& s = cs.store();
   Paths p = cs.paths(r.id);
@@ -294,14 +308,7 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   spec.user = r.config.user;
   spec.tty = r.tty;
   spec.init = r.host.init;
-  std::string text = TRY(s.readBlob(r.image));
-  oci::ImageConfig cfg = TRY_CTX(oci::parseImageConfig(text), "image " + r.image.str());
-  spec.rootfs.lowerDirs.push_back(p.init());
-  for (auto it = cfg.diffIds.rbegin(); it != cfg.diffIds.rend(); ++it) {
-    if (!s.hasLayer(it->hex))
-      return failInvalid("layer " + it->str() + " of image " + r.image.str() + " is missing from the store");
-    spec.rootfs.lowerDirs.push_back(s.layout().layerTree(it->hex));
-  }
+  spec.rootfs.lowerDirs = TRY(layerDirs(cs, r, /*withInit=*/true));
   spec.rootfs.upperDir = p.upper();
   spec.rootfs.workDir = p.work();
   spec.rootfsMountPoint = p.rootfs();

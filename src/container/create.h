@@ -51,6 +51,10 @@ Result<Record> create(Containers& cs, const CreateOptions& opt);
 // TERM=xterm with a tty, then the config's variables (which win).
 std::vector<std::string> processEnv(const Record& r);
 
+// The trees r's root file system is stacked from, top-most first: the image's layers only
+// (imageLayers), or with the init layer of mount points on top (withInit).
+Result<std::vector<std::string>> layerDirs(const Containers& cs, const Record& r, bool withInit);
+
 // The runtime plan for starting r: its image's layer trees (top first) under the init layer and
 // the writable layer, mounts for /etc/hostname, /etc/hosts, /etc/resolv.conf and -v binds,
 // limits, user, env, command.
