@@ -32,11 +32,12 @@ Subcommands (all write to stdout unless OUT is given):
                                 when killed by signal N); on a timeout (--timeout S per step,
                                 default 20) kills CMD and exits 124. --transcript FILE also
                                 writes the transcript there as it comes.
-  kill-leftovers TMP SHELL_PID   SIGKILL every process left from a test whose temp dir is TMP: the
+  kill-leftovers TMP SHELL_PID   SIGTERM, then SIGKILL, every process left from a test whose temp dir is TMP: the
                                 pids in TMP/bg-pids, and processes whose environment has
                                 STRATA_ROOT under TMP, whose command line names TMP, or whose root
                                 file system (the "/" mount of their own mount namespace) is under
-                                TMP (container processes); never SHELL_PID or its ancestors
+                                TMP (container processes); never SHELL_PID or its ancestors, nor
+                                docker-shim.sh's daemons (TMP/*.shim-pid: lib.sh stops them)
   cgroup-dirs PID               the host directories of PID's cgroups (one per hierarchy it is in,
                                 v1 and v2), from /proc/PID/cgroup and the host's cgroup mounts
   diff-lines FILE_A FILE_B      compare two `diff` outputs as Docker orders them: same set of
@@ -621,51 +622,90 @@ def kill_leftovers(tmp, shell_pid):
         if not stat_:
             break
         p = int(stat_.rsplit(b")", 1)[1].split()[1])
+    # daemons started by tests/e2e/docker-shim.sh (recorded as TMP/*.shim-pid) and everything
+    # below them are stopped by lib.sh's own cleanup, which lets them unmount what they mounted
+    import glob
+    shim = set()
+    for pf in glob.glob(os.path.join(tmp, "*.shim-pid")):
+        try:
+            shim.add(int(open(pf).read().strip()))
+        except (OSError, ValueError):
+            pass
+    if shim:
+        children = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                st = _proc_read(int(d), "stat")
+                if st:
+                    children.setdefault(int(st.rsplit(b")", 1)[1].split()[1]), []).append(int(d))
+        todo = list(shim)
+        while todo:
+            p = todo.pop()
+            exclude.add(p)
+            todo.extend(c for c in children.get(p, []) if c not in exclude)
     try:
         my_mnt = os.readlink("/proc/self/ns/mnt")
     except OSError:
         my_mnt = None
+
+    def ppid_of(pid):
+        st = _proc_read(pid, "stat")
+        return int(st.rsplit(b")", 1)[1].split()[1]) if st else None
+
+    def why(pid, bg):
+        """why PID is a leftover of this test, or None"""
+        if pid in exclude:
+            return None
+        if pid in bg and ppid_of(pid) == shell_pid:  # never a recycled pid
+            return "background process"
+        env = _proc_read(pid, "environ").split(b"\0")
+        if any(e.startswith(b"STRATA_ROOT=" + tmp_b) for e in env) or tmp_b in _proc_read(pid, "cmdline"):
+            return "store process"
+        try:
+            mnt = os.readlink("/proc/%d/ns/mnt" % pid)
+        except OSError:
+            return None
+        if mnt != my_mnt and _root_mount_under(pid, tmp_b):
+            return "container process"
+        return None
+
     for _ in range(3):
-        victims = {}
+        bg = set()
         try:
             with open(os.path.join(tmp, "bg-pids")) as f:
-                for l in f:
-                    # only while still the test shell's child (never a recycled pid)
-                    st = _proc_read(int(l), "stat") if l.strip().isdigit() else b""
-                    if st and int(st.rsplit(b")", 1)[1].split()[1]) == shell_pid:
-                        victims[int(l)] = "background process"
+                bg = {int(l) for l in f if l.strip().isdigit()}
         except OSError:
             pass
+        victims = {}
         for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            pid = int(d)
-            if pid in exclude or pid in victims:
-                continue
-            env = _proc_read(pid, "environ").split(b"\0")
-            cmd = _proc_read(pid, "cmdline")
-            if any(e.startswith(b"STRATA_ROOT=" + tmp_b) for e in env) or tmp_b in cmd:
-                victims[pid] = "store process"
-                continue
-            try:
-                mnt = os.readlink("/proc/%d/ns/mnt" % pid)
-            except OSError:
-                continue
-            if mnt != my_mnt and _root_mount_under(pid, tmp_b):
-                victims[pid] = "container process"
-        victims = {v: w for v, w in victims.items() if v not in exclude}
+            if d.isdigit():
+                w = why(int(d), bg)
+                if w:
+                    victims[int(d)] = w
         if not victims:
             return
-        for pid, why in sorted(victims.items()):
+        # TERM first (daemons such as the docker shim's then unmount what they mounted), KILL
+        # what is left after 3 seconds, checking again that each pid is still one of ours
+        for pid, w in sorted(victims.items()):
             cmd = _proc_read(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace").strip()
             try:
-                os.kill(pid, signal.SIGKILL)
-                if why != "background process":
-                    print("cleanup: killed leftover %s %d: %s" % (why, pid, cmd[:120]))
+                os.kill(pid, signal.SIGTERM)
+                if w != "background process":
+                    print("cleanup: stopped leftover %s %d: %s" % (w, pid, cmd[:120]))
             except ProcessLookupError:
                 pass
+        end = time.time() + 3
+        while time.time() < end and any(
+                _proc_read(p, "stat") and not _proc_read(p, "stat").rsplit(b")", 1)[1].startswith(b" Z")
+                for p in victims):
+            time.sleep(0.1)
+        for pid in victims:
+            if why(pid, bg):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         time.sleep(0.2)
-
 
 def cgroup_dirs(pid):
     mounts = {}  # controller key -> mount point
