@@ -8,7 +8,11 @@
 // process with a failure; otherwise it prints "fuzz: N runs" and exits 0. For coverage-guided
 // fuzzing, link the same target with AFL++'s afl-g++-fast and libAFLDriver instead.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdint>
@@ -96,9 +100,36 @@ std::string mutate(const std::vector<std::string>& corpus, std::mt19937_64& rng,
   return s;
 }
 
+// The input being run, so that a crash leaves it behind in `crash-input` (in the working
+// directory) for replaying: `<target> -runs=0 crash-input`.
+const std::string* g_current = nullptr;
+
+void saveCrash(int sig) {
+  if (g_current) {
+    int fd = ::open("crash-input", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ssize_t n = ::write(fd, g_current->data(), g_current->size());
+      (void)n;
+      ::close(fd);
+    }
+    static const char msg[] = "fuzz: crashing input saved to crash-input\n";
+    ssize_t n = ::write(2, msg, sizeof msg - 1);
+    (void)n;
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void run(const std::string& input) {
+  g_current = &input;
+  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  g_current = nullptr;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, saveCrash);
   long runs = 1000;
   uint64_t seed = 1;
   size_t maxLen = 1 << 20;
@@ -111,11 +142,11 @@ int main(int argc, char** argv) {
     else addPath(a, corpus);
   }
   if (corpus.empty()) corpus.push_back(std::string());
-  for (const auto& c : corpus) LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(c.data()), c.size());
+  for (const auto& c : corpus) run(c);
   std::mt19937_64 rng(seed);
   for (long i = 0; i < runs; ++i) {
     std::string m = mutate(corpus, rng, maxLen);
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(m.data()), m.size());
+    run(m);
   }
   std::printf("fuzz: %zu corpus inputs, %ld mutated runs, no crash\n", corpus.size(), runs);
   return 0;
