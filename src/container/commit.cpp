@@ -37,7 +37,7 @@ std::string joinCommand(const std::vector<std::string>& args) {
 Result<store::ImageRecord> commit(Containers& cs, const Record& r, const CommitOptions& opt) {
   store::Store& s = cs.store();
   oci::ContainerConfig config = r.config;
-  for (const auto& c : opt.changes) TRYV(image::applyChange(config, c));
+  TRYV(image::applyChanges(config, opt.changes));
   std::string baseText = TRY(s.readBlob(r.image));
   oci::ImageConfig base = TRY_CTX(oci::parseImageConfig(baseText), "image " + r.image.str());
 

@@ -2,20 +2,19 @@
 #pragma once
 
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "oci/image.h"
 #include "util/error.h"
 
 namespace strata::image {
 
-// Applies one change to config. Accepted instructions (as Docker's): CMD, ENTRYPOINT, ENV,
-// EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR. Anything else, or a malformed
-// argument, is an error naming the change.
-Status applyChange(oci::ContainerConfig& config, std::string_view change);
-
-// Splits a shell-like argument list into words: whitespace separates, single and double quotes
-// group, backslash escapes. Used for ENV/LABEL key=value pairs.
-Result<std::vector<std::string>> splitWords(std::string_view text);
+// Applies changes to config in order, each read by the Dockerfile parser and applied as the
+// builder applies the instruction (words expanded with the config's environment; a CMD given
+// earlier in the list survives a later ENTRYPOINT, as in Docker). Accepted instructions, as
+// Docker's: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
+// Anything else, or a malformed argument, is an error naming the change; config is then
+// unchanged.
+Status applyChanges(oci::ContainerConfig& config, const std::vector<std::string>& changes);
 
 }  // namespace strata::image

@@ -31,7 +31,7 @@ Result<store::ImageRecord> importTarball(store::Store& s, std::unique_ptr<layer:
                                          const std::optional<oci::Reference>& tag,
                                          const ImportOptions& opt) {
   oci::ImageConfig config;
-  for (const auto& c : opt.changes) TRYV(applyChange(config.config, c));
+  TRYV(applyChanges(config.config, opt.changes));
   if (tag && tag->digest)
     return failInvalid("import: cannot tag with a digest: " + tag->familiar());
 

@@ -73,3 +73,52 @@ Result<int64_t> parseGoDuration(std::string_view text) {
 }
 
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+// Appends value / 10^digits with its trailing zeros (and a bare point) removed.
+void appendFraction(std::string& out, uint64_t value, int digits) {
+  uint64_t scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  out += std::to_string(value / scale);
+  uint64_t frac = value % scale;
+  if (frac == 0) return;
+  std::string f = std::to_string(frac);
+  f.insert(0, static_cast<std::size_t>(digits) - f.size(), '0');
+  while (!f.empty() && f.back() == '0') f.pop_back();
+  out += '.';
+  out += f;
+}
+
+}  // namespace
+
+std::string formatGoDuration(int64_t nanos) {
+  if (nanos == 0) return "0s";
+  std::string out;
+  uint64_t u = nanos < 0 ? static_cast<uint64_t>(-(nanos + 1)) + 1 : static_cast<uint64_t>(nanos);
+  if (nanos < 0) out += '-';
+  if (u < 1000000000ULL) {
+    if (u < 1000) {
+      out += std::to_string(u) + "ns";
+    } else if (u < 1000000) {
+      appendFraction(out, u, 3);
+      out += "\xC2\xB5s";
+    } else {
+      appendFraction(out, u, 6);
+      out += "ms";
+    }
+    return out;
+  }
+  const uint64_t hours = u / 3600000000000ULL;
+  u %= 3600000000000ULL;
+  const uint64_t minutes = u / 60000000000ULL;
+  u %= 60000000000ULL;
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (hours > 0 || minutes > 0) out += std::to_string(minutes) + "m";
+  appendFraction(out, u, 9);
+  out += "s";
+  return out;
+}
+
+}  // namespace strata

@@ -253,38 +253,43 @@ TEST_F(StoreTest, ConcurrentRecordUpdatesLoseNothing) {
 
 TEST(ChangesTest, AppliesDockerfileInstructions) {
   oci::ContainerConfig c;
-  ASSERT_TRUE(image::applyChange(c, "CMD [\"sh\", \"-c\", \"echo hi\"]"));
+  const auto apply = [&](std::vector<std::string> changes) { return image::applyChanges(c, changes); };
+  ASSERT_TRUE(apply({"CMD [\"sh\", \"-c\", \"echo hi\"]"}));
   EXPECT_EQ(*c.cmd, (std::vector<std::string>{"sh", "-c", "echo hi"}));
-  ASSERT_TRUE(image::applyChange(c, "CMD echo hi"));
+  ASSERT_TRUE(apply({"CMD echo hi"}));
   EXPECT_EQ(*c.cmd, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
-  ASSERT_TRUE(image::applyChange(c, "ENV A=1 B=\"two words\""));
-  ASSERT_TRUE(image::applyChange(c, "ENV C three four"));
-  ASSERT_TRUE(image::applyChange(c, "ENV A=9"));
-  EXPECT_EQ(c.env, (std::vector<std::string>{"A=9", "B=two words", "C=three four"}));
-  ASSERT_TRUE(image::applyChange(c, "WORKDIR /app"));
-  ASSERT_TRUE(image::applyChange(c, "WORKDIR sub"));
-  EXPECT_EQ(c.workingDir, "/app/sub");
-  ASSERT_TRUE(image::applyChange(c, "EXPOSE 80 53/udp"));
+  ASSERT_TRUE(apply({"ENV A=1 B=\"two words\"", "ENV C three four", "ENV A=9 D=$B"}));
+  EXPECT_EQ(c.env, (std::vector<std::string>{"A=9", "B=two words", "C=three four", "D=two words"}));
+  ASSERT_TRUE(apply({"WORKDIR /app", "WORKDIR sub/../sub2"}));
+  EXPECT_EQ(c.workingDir, "/app/sub2");
+  ASSERT_TRUE(apply({"EXPOSE 80 53/udp"}));
   EXPECT_EQ(c.exposedPorts, (std::vector<std::string>{"53/udp", "80/tcp"}));
-  ASSERT_TRUE(image::applyChange(c, "LABEL a=b"));
+  ASSERT_TRUE(apply({"LABEL a=b"}));
   EXPECT_EQ(c.labels.at("a"), "b");
-  ASSERT_TRUE(image::applyChange(c, "ENTRYPOINT [\"/init\"]"));
+  ASSERT_TRUE(apply({"ENTRYPOINT [\"/init\"]"}));
   EXPECT_FALSE(c.cmd.has_value());  // ENTRYPOINT clears an inherited CMD
-  ASSERT_TRUE(image::applyChange(c, "VOLUME [\"/data\"]"));
+  ASSERT_TRUE(apply({"CMD [\"x\"]", "ENTRYPOINT [\"/init\"]"}));
+  EXPECT_EQ(*c.cmd, (std::vector<std::string>{"x"}));  // ...but not one set in the same list
+  ASSERT_TRUE(apply({"VOLUME [\"/data\"]"}));
   EXPECT_EQ(c.volumes, (std::vector<std::string>{"/data"}));
-  ASSERT_TRUE(image::applyChange(c, "user nobody"));
+  ASSERT_TRUE(apply({"user nobody"}));
   EXPECT_EQ(c.user, "nobody");
 }
 
-TEST(ChangesTest, RejectsUnknownAndMalformed) {
+TEST(ChangesTest, RejectsUnknownAndMalformedLeavingConfigUnchanged) {
   oci::ContainerConfig c;
-  auto r = image::applyChange(c, "RUN echo");
+  c.user = "before";
+  auto r = image::applyChanges(c, {"USER after", "RUN echo"});
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().what().find("RUN is not a valid change command"), std::string::npos);
-  EXPECT_FALSE(image::applyChange(c, "EXPOSE eighty"));
-  EXPECT_FALSE(image::applyChange(c, "LABEL novalue"));
-  EXPECT_FALSE(image::applyChange(c, "CMD"));
-  EXPECT_FALSE(image::applyChange(c, "ENV A=\"unterminated"));
+  EXPECT_EQ(r.error().what(), "invalid change `RUN echo`: RUN is not a valid change command");
+  EXPECT_EQ(c.user, "before");
+  auto port = image::applyChanges(c, {"EXPOSE eighty"});
+  ASSERT_FALSE(port);
+  EXPECT_EQ(port.error().what(), "invalid change `EXPOSE eighty`: invalid containerPort: eighty");
+  EXPECT_FALSE(image::applyChanges(c, {"LABEL novalue"}));
+  EXPECT_FALSE(image::applyChanges(c, {"ENV A=\"unterminated"}));
+  EXPECT_FALSE(image::applyChanges(c, {"STOPSIGNAL SIGNOPE"}));
+  EXPECT_FALSE(image::applyChanges(c, {"CMD a\nCMD b"}));
 }
 
 }  // namespace
