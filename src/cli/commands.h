@@ -21,6 +21,8 @@ struct Command {
 
 // Commands by file.
 int cmdImport(const Globals&, const std::vector<std::string>&);
+int cmdBuild(const Globals&, const std::vector<std::string>&);
+int cmdBuilderPrune(const Globals&, const std::vector<std::string>&);
 int cmdDebugDockerfileAst(const Globals&, const std::vector<std::string>&);
 int cmdImages(const Globals&, const std::vector<std::string>&);
 int cmdImageInspect(const Globals&, const std::vector<std::string>&);

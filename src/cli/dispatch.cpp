@@ -74,6 +74,9 @@ const Command kCommands[] = {
     {"cp", cmdCp, "Copy files/folders between a container and the local filesystem"},
     {"container cp", cmdCp, "Copy files/folders between a container and the local filesystem"},
     {"system df", cmdSystemDf, "Show strata disk usage"},
+    {"build", cmdBuild, "Build an image from a Dockerfile"},
+    {"image build", cmdBuild, "Build an image from a Dockerfile"},
+    {"builder prune", cmdBuilderPrune, "Remove build cache"},
     {"debug dockerfile-ast", cmdDebugDockerfileAst, "Print the parse tree of a Dockerfile"},
     {"version", cmdVersion, "Show the strata version information"},
 };

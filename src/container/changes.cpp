@@ -1,4 +1,4 @@
-// diff and writeLayer: a container's overlay upper dir read against its image's layer trees.
+// diff: a container's overlay upper dir read against its image's layer trees.
 //
 // The image is never mounted for diff: its merged view is resolved the way overlayfs resolves
 // it, layer by layer, top-most first, where the first layer that has a name decides (a whiteout
@@ -217,11 +217,5 @@ Result<std::vector<Change>> diff(const std::string& upperDir,
   return walker.take();
 }
 
-Result<layer::WriteTarResult> writeLayer(const std::string& upperDir, int fd) {
-  layer::WriteTarOptions options;
-  options.overlay = layer::OverlayMarkers::ToLayer;
-  return TRY_CTX(layer::writeTarFromDir(upperDir, fd, options),
-                 "write the layer of `" + upperDir + "`");
-}
 
 }  // namespace strata::container

@@ -28,11 +28,6 @@ Result<std::vector<Change>> diff(const std::string& upperDir,
                                  const std::vector<std::string>& lowerDirs);
 char changeLetter(ChangeKind k);
 
-// Writes upperDir as an image layer tar to fd (what `commit` stores): overlay whiteouts become
-// ".wh.NAME" entries, opaque directories get a ".wh..wh..opq" entry, trusted.overlay.* xattrs are
-// not written. Returns the tar's sha256 and size (the new layer's diff_id).
-Result<layer::WriteTarResult> writeLayer(const std::string& upperDir, int fd);
-
 // Writes the container's whole file system (layers and upper merged, as the container sees it,
 // without its bind mounts) as one tar to fd: `export`. Mounts the overlay read-only in a private
 // mount namespace of a child process, so nothing is left mounted on the host; its mount point

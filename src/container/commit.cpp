@@ -48,23 +48,10 @@ Result<store::ImageRecord> commit(Containers& cs, const Record& r, const CommitO
       TRYV(runtime::freeze(r.id, true));
       frozen.active = true;
     }
-    // The layer tar is written into the store's tmp/ and then moved into the blob store.
-    std::string tmpl = s.tmpDir() + "/commit-XXXXXX";
-    int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (raw < 0) return failErrno("commit: create temp file");
-    UniqueFd fd(raw);
-    auto written = writeLayer(cs.paths(r.id).upper(), fd.get());
-    frozen.thaw();  // the layer is read: let the container run again
-    if (!written) {
-      ::unlink(tmpl.c_str());
-      return fail(std::move(written).error().wrap("commit"));
-    }
-    oci::Digest diffId = oci::Digest::sha256(written->sha256Hex);
-    TRYV(fsyncFd(fd.get(), tmpl));
-    TRYV(s.adoptBlob(tmpl, diffId));
-    UniqueFd blob = TRY(s.openBlob(diffId));
-    TRYV(s.addLayer(layer::fdReader(blob.get()), diffId, diffId));
-
+    image::LayerDesc layer = TRY(image::addLayerFromDir(s, cs.paths(r.id).upper(), [&] {
+      frozen.thaw();  // the layer is read: let the container run again
+    }));
+    const oci::Digest& diffId = layer.diffId;
     oci::ImageConfig cfg = base;
     cfg.config = config;
     std::string now = nowRfc3339Nano();
@@ -83,11 +70,7 @@ Result<store::ImageRecord> commit(Containers& cs, const Record& r, const CommitO
     std::vector<image::LayerDesc> layers;
     for (size_t i = 0; i < baseImage.manifest.layers.size() && i < base.diffIds.size(); ++i)
       layers.push_back({baseImage.manifest.layers[i], base.diffIds[i]});
-    oci::Descriptor top;
-    top.mediaType = std::string(oci::media::kOciLayer);
-    top.digest = diffId;
-    top.size = static_cast<int64_t>(written->size);
-    layers.push_back({top, diffId});
+    layers.push_back(layer);
     std::vector<oci::Reference> tags;
     if (opt.tag) tags.push_back(*opt.tag);
     return image::addImage(s, cfg, layers, tags, r.image);

@@ -208,20 +208,6 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
   return r;
 }
 
-static std::string hostsFile(const std::string& hostname, bool hostNetwork) {
-  if (hostNetwork) {
-    if (auto h = readFile("/etc/hosts")) return *h;
-  }
-  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-         "ff02::2\tip6-allrouters\n127.0.1.1\t" + hostname + "\n";
-}
-
-static std::string resolvConf() {
-  auto r = readFile("/etc/resolv.conf");
-  return r ? *r : std::string("nameserver 8.8.8.8\n");
-}
-
 Result<Record> create(Containers& cs, const CreateOptions& opt) {
   store::Store& s = cs.store();
   if (!opt.name.empty() && !validName(opt.name))
@@ -246,13 +232,10 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   Paths p{staging.path()};
   for (const auto& d : {p.upper(), p.work(), p.rootfs()}) TRYV(mkdirAll(d, 0755));
   // The init layer holds the mount points, so they never show in diff or commit.
-  for (const char* d : {"proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"})
-    TRYV(mkdirAll(p.init() + "/" + d, 0755));
-  for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
-    TRYV(writeFileAtomic(p.init() + "/" + f, ""));
+  TRYV(runtime::writeMountPointLayer(p.init()));
   TRYV(writeFileAtomic(p.hostname(), r.hostname + "\n"));
-  TRYV(writeFileAtomic(p.hosts(), hostsFile(r.hostname, r.host.networkMode == "host")));
-  TRYV(writeFileAtomic(p.resolvConf(), resolvConf()));
+  TRYV(writeFileAtomic(p.hosts(), runtime::hostsFile(r.hostname, r.host.networkMode == "host")));
+  TRYV(writeFileAtomic(p.resolvConf(), runtime::resolvConf()));
   for (auto& b : r.host.binds) {
     if (b.isVolume) {
       if (b.source.empty()) b.source = newContainerId();  // anonymous volume

@@ -164,11 +164,14 @@ Result<std::string> applyMetadata(oci::ImageConfig& image, StageFacts& facts,
     return history;
   }
   if (const auto* expose = std::get_if<ExposeInstruction>(&instruction)) {
+    std::vector<std::string> added;  // the history shows this instruction's ports only
     for (const std::string& spec : expose->ports)
-      for (const std::string& port : TRY(exposedPorts(TRY(word(spec))))) addSorted(c.exposedPorts, port);
-    std::vector<std::string> all = c.exposedPorts;  // Go prints a map's keys sorted
+      for (const std::string& port : TRY(exposedPorts(TRY(word(spec))))) {
+        addSorted(c.exposedPorts, port);
+        addSorted(added, port);  // Go prints a map's keys sorted
+      }
     std::string history = "EXPOSE map[";
-    for (std::size_t i = 0; i < all.size(); ++i) history += (i ? " " : "") + all[i] + ":{}";
+    for (std::size_t i = 0; i < added.size(); ++i) history += (i ? " " : "") + added[i] + ":{}";
     return history + "]";
   }
   if (const auto* volume = std::get_if<VolumeInstruction>(&instruction)) {

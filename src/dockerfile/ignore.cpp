@@ -1,6 +1,6 @@
 // .dockerignore reading and matching. Layout of this file:
 //   1. Path helpers (parent directories, patterns shown in messages).
-//   2. The glob syntax check applied when a matcher is built.
+//   2. The glob syntax check applied when a matcher is built (gomatch.h).
 //   3. Classifying a pattern (whole string, prefix, suffix, or general) and, for general
 //      patterns, the regular-expression text upstream derives from it; ignore_regex.cpp parses
 //      and runs that text.
@@ -15,6 +15,7 @@
 #include <optional>
 #include <utility>
 
+#include "dockerfile/gomatch.h"
 #include "dockerfile/ignore_regex.h"
 #include "dockerfile/text.h"
 #include "util/fs.h"
@@ -62,100 +63,6 @@ std::string_view parentDir(std::string_view path, std::string& storage) {
 Error patternError(std::string_view shownPattern, std::string_view reason) {
   return Error::invalid("invalid .dockerignore pattern `" + std::string(shownPattern) +
                         "`: " + std::string(reason));
-}
-
-// ---------------------------------------------------------------------------------------------
-// 2. Glob syntax check
-//
-// A pattern is accepted when every `*`-separated chunk is well formed: each `[` opens a class
-// that holds at least one character or range before its `]`, class characters are not a bare
-// `-` or `]`, are valid UTF-8 and may be escaped with `\`; outside classes a `\` must escape
-// something. Chunks are split at `*` outside brackets, tracking brackets the simple way (a `[`
-// opens, a `]` closes, a `\` hides the next byte), which decides whether a `*` belongs to a class.
-
-// Checks one class character at chunk[j]; returns the index after it, or an error reason.
-std::optional<std::size_t> classChar(std::string_view chunk, std::size_t j, std::string* why) {
-  if (j >= chunk.size()) {
-    *why = "unterminated character class";
-    return std::nullopt;
-  }
-  if (chunk[j] == '-' || chunk[j] == ']') {
-    *why = std::string("character class has a bare `") + chunk[j] + "` where a character belongs";
-    return std::nullopt;
-  }
-  if (chunk[j] == '\\' && ++j >= chunk.size()) {
-    *why = "unterminated character class";
-    return std::nullopt;
-  }
-  const text::Rune d = text::decode(chunk, j);
-  if (d.value == text::kBadRune && d.width == 1) {
-    *why = "character class holds invalid UTF-8";
-    return std::nullopt;
-  }
-  j += d.width;
-  if (j >= chunk.size()) {
-    *why = "unterminated character class";
-    return std::nullopt;
-  }
-  return j;
-}
-
-std::optional<std::string> chunkSyntaxError(std::string_view chunk) {
-  std::string why;
-  std::size_t j = 0;
-  while (j < chunk.size()) {
-    switch (chunk[j]) {
-      case '[': {
-        ++j;
-        if (j < chunk.size() && chunk[j] == '^') ++j;
-        for (int ranges = 0;; ++ranges) {
-          if (j < chunk.size() && chunk[j] == ']' && ranges > 0) {
-            ++j;
-            break;
-          }
-          auto next = classChar(chunk, j, &why);
-          if (!next) return why;
-          j = *next;
-          if (chunk[j] == '-') {
-            next = classChar(chunk, j + 1, &why);
-            if (!next) return why;
-            j = *next;
-          }
-        }
-        break;
-      }
-      case '\\':
-        if (++j >= chunk.size()) return std::string("trailing backslash escapes nothing");
-        ++j;
-        break;
-      default:
-        ++j;
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> globSyntaxError(std::string_view p) {
-  std::size_t i = 0;
-  while (i < p.size()) {
-    while (i < p.size() && p[i] == '*') ++i;
-    const std::size_t start = i;
-    bool inClass = false;
-    for (; i < p.size(); ++i) {
-      const char c = p[i];
-      if (c == '\\') {
-        if (i + 1 < p.size()) ++i;
-      } else if (c == '[') {
-        inClass = true;
-      } else if (c == ']') {
-        inClass = false;
-      } else if (c == '*' && !inClass) {
-        break;
-      }
-    }
-    if (auto why = chunkSyntaxError(p.substr(start, i - start))) return why;
-  }
-  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +213,7 @@ Result<CompiledPattern> compilePattern(std::string_view trimmed) {
     cp.exclusion = true;
     body.remove_prefix(1);
   }
-  if (auto why = globSyntaxError(body)) return fail(patternError(cp.shown, *why));
+  if (auto why = goPatternError(body)) return fail(patternError(cp.shown, *why));
   cp.components = 1 + static_cast<std::size_t>(std::count(body.begin(), body.end(), '/'));
   Classified c = classify(body);
   cp.kind = c.kind;

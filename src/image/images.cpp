@@ -1,9 +1,14 @@
 #include "image/images.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "layer/tar.h"
 #include "oci/media_types.h"
 #include "util/format.h"
 #include "util/fs.h"
@@ -68,6 +73,36 @@ Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
   std::string c = TRY(s.readBlob(r.id));
   l.config = TRY_CTX(oci::parseImageConfig(c), "image " + r.id.str());
   return l;
+}
+
+Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
+                                  const std::function<void()>& then) {
+  // The tar goes to the store's tmp/ and is then moved into the blob store.
+  std::string tmpl = s.tmpDir() + "/layer-XXXXXX";
+  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (raw < 0) return failErrno("create a temporary file in `" + s.tmpDir() + "`");
+  UniqueFd fd(raw);
+  layer::WriteTarOptions options;
+  options.overlay = layer::OverlayMarkers::ToLayer;
+  auto written = layer::writeTarFromDir(dir, fd.get(), options);
+  if (then) then();
+  if (!written) {
+    ::unlink(tmpl.c_str());
+    return fail(std::move(written).error().wrap("write the layer of `" + dir + "`"));
+  }
+  const oci::Digest diffId = oci::Digest::sha256(written->sha256Hex);
+  if (auto st = fsyncFd(fd.get(), tmpl); !st) {
+    ::unlink(tmpl.c_str());
+    return fail(std::move(st).error());
+  }
+  TRYV(s.adoptBlob(tmpl, diffId));
+  UniqueFd blob = TRY(s.openBlob(diffId));
+  TRYV(s.addLayer(layer::fdReader(blob.get()), diffId, diffId));
+  oci::Descriptor d;
+  d.mediaType = std::string(oci::media::kOciLayer);
+  d.digest = diffId;
+  d.size = static_cast<int64_t>(written->size);
+  return LayerDesc{d, diffId};
 }
 
 Result<ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,

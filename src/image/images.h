@@ -32,6 +32,13 @@ struct LayerDesc {
   oci::Digest diffId;
 };
 
+// Stores a directory in overlay form (a container's or build step's upper dir: whiteouts as 0:0
+// character devices, opaque directories marked by xattr) as a layer: the tar blob (OCI layer,
+// uncompressed, digest = diff_id) and its unpacked tree. Call inside store::ingest. `then`
+// runs after the tree is read and before it is stored (commit thaws the container there).
+Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
+                                  const std::function<void()>& then = {});
+
 // Writes config and manifest blobs for an image whose layer blobs are already in the store, and
 // records it with tags (fully qualified references; a tag moves from any image that had it).
 // Returns the record as saved. Media types: OCI manifest and config.

@@ -169,7 +169,7 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   if (seccompEarly) {
     if (Status s = seccomp::loadDefault(); !s) return failed("seccomp", std::move(s).error());
   }
-  if (Status s = switchUser(user); !s) return failed("user", std::move(s).error());
+  if (Status s = switchUser(user, spec.primaryGroupSupplementary); !s) return failed("user", std::move(s).error());
   if (Status s = caps::apply(spec.capabilities, user.uid != 0); !s) {
     return failed("capabilities", std::move(s).error());
   }

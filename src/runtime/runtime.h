@@ -9,7 +9,9 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "runtime/spec.h"
 #include "util/error.h"
@@ -48,6 +50,13 @@ Result<Started> exec(pid_t containerPid, const Spec& spec, const Stdio& stdio);
 
 // Removes what start() made on the host that outlives the container (its cgroups). Idempotent.
 Status cleanup(const Spec& spec);
+
+// Runs fn in a child process with each overlay mounted in a private mount namespace (read-only
+// when it has no upper dir) and passes their mount points, in order; nothing is left mounted on
+// the host whatever happens. fn's error comes back as this call's error (as text). Mount
+// points are made under scratchDir. Needs root.
+Status withOverlays(const std::vector<Overlay>& overlays, const std::string& scratchDir,
+                    const std::function<Status(const std::vector<std::string>& roots)>& fn);
 
 // Cgroup controls on a container after start.
 Status freeze(const std::string& id, bool frozen);  // pause / unpause

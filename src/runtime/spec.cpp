@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "runtime/caps.h"
+#include "util/fs.h"
 
 namespace strata::runtime {
 
@@ -98,6 +99,28 @@ std::string describe(const Spec& spec) {
   if (!res.empty()) res.pop_back();
   line("resources", res.empty() ? "unlimited" : res);
   return out;
+}
+
+Status writeMountPointLayer(const std::string& dir) {
+  for (const char* d : {"proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"})
+    TRYV(mkdirAll(dir + "/" + d, 0755));
+  for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
+    TRYV(writeFileAtomic(dir + "/" + f, ""));
+  return {};
+}
+
+std::string hostsFile(const std::string& hostname, bool hostNetwork) {
+  if (hostNetwork) {
+    if (auto h = readFile("/etc/hosts")) return *h;
+  }
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+         "ff02::2\tip6-allrouters\n127.0.1.1\t" + hostname + "\n";
+}
+
+std::string resolvConf() {
+  auto r = readFile("/etc/resolv.conf");
+  return r ? *r : std::string("nameserver 8.8.8.8\n");
 }
 
 }  // namespace strata::runtime

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "util/error.h"
+
 namespace strata::runtime {
 
 // One mount made inside the container's mount namespace before pivot_root. destination is a
@@ -47,6 +49,8 @@ struct Spec {
   std::string user;               // "", "name", "uid", "name:group", "uid:gid": resolved in the
                                   // container's /etc/passwd and /etc/group
   std::vector<std::string> additionalGroups;
+  bool primaryGroupSupplementary = true;  // the primary gid also in setgroups (docker run: yes,
+                                          // BuildKit's RUN: no)
   bool tty = false;               // stdio is a pty slave made by the runtime (see Stdio)
   bool init = false;              // --init: a minimal init (pid 1) reaps zombies, forwards signals
 
@@ -74,6 +78,16 @@ std::vector<std::string> defaultReadonlyPaths();
 // Docker's default PATH for containers whose image sets none.
 inline constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Writes, under dir, the directories and empty files the runtime mounts over (/proc, /sys, /dev
+// and its subdirectories, /etc/hostname, /etc/hosts, /etc/resolv.conf). Placed as a lower layer
+// above an image's layers, it keeps those mount points out of the writable layer above it.
+Status writeMountPointLayer(const std::string& dir);
+// /etc/hosts for a container: the host's with host networking, else localhost entries and the
+// hostname.
+std::string hostsFile(const std::string& hostname, bool hostNetwork);
+// /etc/resolv.conf for a container: the host's, or a public resolver when the host has none.
+std::string resolvConf();
 
 // Human-readable dump of the plan (for debugging and tests).
 std::string describe(const Spec& spec);

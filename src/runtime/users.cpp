@@ -187,10 +187,12 @@ Result<ExecUser> resolveUserInRoot(std::string_view spec,
                      additionalGroups);
 }
 
-Status switchUser(const ExecUser& user) {
-  // Docker's processes carry their primary group among the supplementary ones too
-  // (`id` shows "groups=0(root),10(wheel)" for root, "groups=65534(nogroup)" for nobody).
-  std::vector<gid_t> groups{user.gid};
+Status switchUser(const ExecUser& user, bool primaryAmongSupplementary) {
+  // Docker's containers carry their primary group among the supplementary ones too
+  // (`id` shows "groups=0(root),10(wheel)" for root, "groups=65534(nogroup)" for nobody);
+  // BuildKit's RUN steps do not.
+  std::vector<gid_t> groups;
+  if (primaryAmongSupplementary) groups.push_back(user.gid);
   for (gid_t g : user.groups)
     if (g != user.gid) groups.push_back(g);
   if (sys::setgroups(groups.size(), groups.data()) < 0) {

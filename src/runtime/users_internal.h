@@ -40,6 +40,6 @@ Result<ExecUser> resolveUserInRoot(std::string_view spec,
 
 // Sets supplementary groups, gid and uid (keeping capabilities across the uid change for
 // caps::apply), with raw system calls: safe in a child made by a raw clone.
-Status switchUser(const ExecUser& user);
+Status switchUser(const ExecUser& user, bool primaryAmongSupplementary);
 
 }  // namespace strata::runtime::detail

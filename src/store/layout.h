@@ -6,6 +6,10 @@
 //   <root>/layers/<diffid-hex>/meta.json  {"blob","size","tarSize"} for that layer
 //   <root>/images.json               image records: ID, manifest, tags, digests
 //   <root>/containers/<id>/          container records (issue 3)
+//   <root>/builder/cache/<key>.json  build cache records; their "blobs" and "layers" arrays keep
+//                                    those blobs and layers from garbage collection
+//   <root>/builder/statcache         content digests of build-context files, by stat
+//   <root>/builder/mounts/<id>/      RUN --mount=type=cache directories
 //   <root>/tmp/                      partial writes; anything here is garbage after a crash
 //   <root>/locks/{index,gc}          flock files
 #pragma once
@@ -35,6 +39,13 @@ class Layout {
   std::string imagesFile() const { return root_ + "/images.json"; }
   std::string containersDir() const { return root_ + "/containers"; }
   std::string tmpDir() const { return root_ + "/tmp"; }
+  std::string builderDir() const { return root_ + "/builder"; }
+  std::string buildCacheDir() const { return builderDir() + "/cache"; }
+  std::string buildCacheRecord(const std::string& keyHex) const {
+    return buildCacheDir() + "/" + keyHex + ".json";
+  }
+  std::string buildStatCache() const { return builderDir() + "/statcache"; }
+  std::string buildMountsDir() const { return builderDir() + "/mounts"; }
   std::string locksDir() const { return root_ + "/locks"; }
   std::string indexLock() const { return locksDir() + "/index"; }
   std::string gcLock() const { return locksDir() + "/gc"; }

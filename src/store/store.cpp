@@ -267,6 +267,29 @@ Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageReco
   return out;
 }
 
+// Build cache records keep what they name: {"blobs": [hex...], "layers": [hex...], ...}. A record
+// that cannot be read is removed: it could only ever be a cache miss.
+Status Store::buildCacheRoots(std::set<std::string>& blobs, std::set<std::string>& layers) const {
+  auto names = listDirectory(layout_.buildCacheDir());
+  if (!names) return names.error().code() == ENOENT ? Status{} : fail(std::move(names).error());
+  for (const auto& name : *names) {
+    const std::string path = layout_.buildCacheDir() + "/" + name;
+    auto text = readFile(path);
+    auto json = text ? oci::Json::parse(*text, nullptr, false) : oci::Json();
+    if (!text || json.is_discarded() || !json.is_object()) {
+      ::unlink(path.c_str());
+      continue;
+    }
+    for (const char* key : {"blobs", "layers"}) {
+      auto it = json.find(key);
+      if (it == json.end() || !it->is_array()) continue;
+      for (const auto& hex : *it)
+        if (hex.is_string()) (std::string(key) == "blobs" ? blobs : layers).insert(hex.get<std::string>());
+    }
+  }
+  return {};
+}
+
 Result<uint64_t> Store::collectGarbage() {
   UniqueFd lockFd = TRY(openFile(layout_.gcLock(), O_RDWR | O_CREAT, 0600));
   if (::flock(lockFd.get(), LOCK_EX | LOCK_NB) < 0) {
@@ -279,6 +302,7 @@ Result<uint64_t> Store::collectGarbage() {
     oci::ImageConfig cfg = TRY(oci::parseImageConfig(TRY(readBlob(r.id))));
     for (const auto& d : cfg.diffIds) layers.insert(d.hex);
   }
+  TRYV(buildCacheRoots(blobs, layers));
   uint64_t freed = 0;
   for (const auto& name : TRY(listDirectory(layout_.blobsDir()))) {
     if (blobs.count(name)) continue;

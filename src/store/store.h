@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +114,7 @@ class Store {
 
  private:
   explicit Store(Layout l) : layout_(std::move(l)) {}
+  Status buildCacheRoots(std::set<std::string>& blobs, std::set<std::string>& layers) const;
   Result<LayerInfo> addLayerImpl(std::unique_ptr<layer::Reader> src,
                                  const std::optional<oci::Digest>& diffId,
                                  const std::optional<oci::Digest>& blob);

@@ -61,13 +61,14 @@ def snapshot(root):
         return
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        # scratch space and lock files may legitimately change on any command
+        # scratch space, lock files and the build context's stat cache (a cache of file digests,
+        # not content) may legitimately change on any command
         dirnames[:] = sorted(d for d in dirnames if d != "tmp")
         rel = os.path.relpath(dirpath, root)
         for name in sorted(dirnames + filenames):
             p = os.path.join(dirpath, name)
             r = os.path.normpath(os.path.join(rel, name))
-            if "lock" in name:
+            if "lock" in name or r == "builder/statcache":
                 continue
             st = os.lstat(p)
             mode = "%o" % stat.S_IMODE(st.st_mode)

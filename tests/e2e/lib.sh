@@ -260,6 +260,55 @@ start_docker() {
 docker_name() { echo "strata-e2e-$E2E_TOKEN-$1"; }
 docker() { "$DOCKER" "$@"; }
 
+# docker_build_cli: prints the path of a Docker CLI that runs BuildKit builds on its own
+# (`DOCKER_BUILDKIT=1 CLI build ...`): Debian's docker.io 20.10 client. Docker CLIs from 23 on
+# hand BuildKit builds to the buildx plugin and fail without it. The package is fetched once with
+# `apt-get download docker.io` into $E2E_CACHE/docker-cli/ and unpacked there (dpkg-deb -x);
+# later calls only print the path. DOCKER_BUILD_CLI=PATH uses that client instead. When no such
+# client can be had the test is skipped: the SKIP line goes to stderr and the status is 77, so
+# call it as `cli=$(docker_build_cli) || exit`.
+docker_build_cli() {
+  _bcli_skip() { echo "SKIP: $*" >&2; exit 77; }
+  local cli=${DOCKER_BUILD_CLI:-}
+  if [ -z "$cli" ]; then
+    local dir="$E2E_CACHE/docker-cli"
+    cli="$dir/root/usr/bin/docker"
+    if [ ! -x "$cli" ]; then
+      mkdir -p "$dir" || _bcli_skip "cannot create $dir for the docker.io client"
+      # fd 8: held only while fetching and unpacking; concurrent runs wait for one another
+      exec 8>"$dir/lock"
+      flock -w 300 8 || _bcli_skip "could not take $dir/lock"
+      if [ ! -x "$cli" ]; then
+        local deb
+        deb=$(find "$dir" -maxdepth 1 -name 'docker.io_*.deb' | sort | tail -n 1)
+        if [ -z "$deb" ]; then
+          command -v apt-get >/dev/null || _bcli_skip "no apt-get to fetch Debian's docker.io client"
+          (cd "$dir" && apt-get download docker.io) >"$E2E_TMP/apt-download.log" 2>&1 ||
+            _bcli_skip "apt-get download docker.io failed (apt-get update first?): $(tail -n 1 "$E2E_TMP/apt-download.log")"
+          deb=$(find "$dir" -maxdepth 1 -name 'docker.io_*.deb' | sort | tail -n 1)
+          [ -n "$deb" ] || _bcli_skip "apt-get download docker.io left no .deb in $dir"
+        fi
+        local stage; stage=$(mktemp -d "$dir/stage.XXXXXX")
+        if ! dpkg-deb -x "$deb" "$stage" || [ ! -x "$stage/usr/bin/docker" ]; then
+          rm -rf "$stage"
+          _bcli_skip "cannot unpack $deb"
+        fi
+        rm -rf "$dir/root"
+        mv "$stage" "$dir/root" # whole tree at once: other runs see all of it or nothing
+      fi
+      flock -u 8
+      exec 8>&-
+    fi
+  fi
+  [ -x "$cli" ] || _bcli_skip "docker build client $cli is not executable"
+  local v
+  v=$("$cli" --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p')
+  if [ -z "$v" ] || [ "$v" -ge 23 ]; then
+    _bcli_skip "$cli is not a Docker CLI older than 23 ($("$cli" --version 2>&1 | head -n 1)); it needs buildx for BuildKit builds"
+  fi
+  echo "$cli"
+}
+
 # inspect_json REF EXPR: evaluates EXPR (python, on v = the first element of `image inspect REF`)
 inspect_json() { strata image inspect "$1" | helper json-get "v[0]$2"; }
 # table_cells COL... : stdin table -> tab-separated cells of each row (header dropped), cut at the

@@ -27,6 +27,13 @@
 namespace strata::container {
 namespace {
 
+// An overlay upper dir written as an image layer, as commit and build store it.
+Result<layer::WriteTarResult> writeLayer(const std::string& upperDir, int fd) {
+  layer::WriteTarOptions options;
+  options.overlay = layer::OverlayMarkers::ToLayer;
+  return layer::writeTarFromDir(upperDir, fd, options);
+}
+
 bool isRoot() { return ::geteuid() == 0; }
 
 #define REQUIRE_ROOT() \

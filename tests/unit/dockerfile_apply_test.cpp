@@ -45,6 +45,8 @@ TEST(ApplyMetadata, ExposeVolumeWorkdirUserStopsignal) {
   Applier a;
   a.args = {{"P", "8080"}};
   EXPECT_EQ(a.apply("EXPOSE $P 53/udp 7000-7001"), "EXPOSE map[53/udp:{} 7000/tcp:{} 7001/tcp:{} 8080/tcp:{}]");
+  EXPECT_EQ(a.apply("EXPOSE 22"), "EXPOSE map[22/tcp:{}]");  // this instruction's ports only
+  EXPECT_EQ(a.image.config.exposedPorts.size(), 5u);
   EXPECT_EQ(a.error("EXPOSE eighty"), "invalid containerPort: eighty");
   EXPECT_EQ(a.apply("VOLUME /data [\"/x\"]"), "VOLUME [/data [/x]]");  // quotes go in expansion
   EXPECT_EQ(a.apply("VOLUME [\"/logs\", \"/cache\"]"), "VOLUME [/logs /cache]");

@@ -1,0 +1,531 @@
+// The build driver: plan, then each needed stage in order, each instruction as BuildKit's
+// dispatcher runs it, every step's resulting image state recorded in the build cache.
+#include "build/builder.h"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <charconv>
+#include <filesystem>
+#include <optional>
+
+#include "build/cache.h"
+#include "build/context.h"
+#include "build/copy_step.h"
+#include "build/plan.h"
+#include "build/run_step.h"
+#include "dockerfile/apply.h"
+#include "dockerfile/ignore.h"
+#include "dockerfile/text.h"
+#include "image/images.h"
+#include "oci/media_types.h"
+#include "runtime/spec.h"
+#include "util/format.h"
+#include "util/fs.h"
+#include "util/path.h"
+
+namespace strata::build {
+namespace {
+
+using dockerfile::Vars;
+
+constexpr const char* kHistoryComment = "buildkit.dockerfile.v0";
+
+// A stage's ARGs in declaration order; a value is absent when neither a default, a --build-arg
+// nor a global ARG gave one.
+struct StageArgs {
+  std::vector<std::pair<std::string, std::optional<std::string>>> declared;
+
+  Vars inScope() const {
+    Vars out;
+    for (const auto& [k, v] : declared)
+      if (v) out[k] = *v;
+    return out;
+  }
+  void declare(const std::string& key, std::optional<std::string> value) {
+    for (auto& [k, v] : declared)
+      if (k == key) {
+        v = std::move(value);
+        return;
+      }
+    declared.emplace_back(key, std::move(value));
+  }
+};
+
+struct StageResult {
+  ImageState state;
+  std::string key;
+};
+
+bool hasEnv(const std::vector<std::string>& env, std::string_view key) {
+  for (const std::string& e : env)
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') return true;
+  return false;
+}
+
+class Builder {
+ public:
+  Builder(store::Store& s, const BuildOptions& opt, Progress& progress, const dockerfile::Dockerfile& file,
+          const Plan& plan, Context& context, std::string fileName)
+      : store_(s), opt_(opt), progress_(progress), file_(file), plan_(plan), context_(context),
+        cache_(s), fileName_(std::move(fileName)) {}
+
+  bool stepFailed = false;
+
+  Result<StageResult> run() {
+    for (std::size_t index : plan_.order) results_[index] = TRY(buildStage(index));
+    return results_.at(plan_.target);
+  }
+
+ private:
+  std::string located(int line, const std::string& message) const {
+    return fmt::format("{}:{}: {}", fileName_, line, message);
+  }
+
+  Result<StageResult> baseOf(const PlannedStage& p) {
+    StageResult r;
+    switch (p.base) {
+      case PlannedStage::Base::Scratch:
+        r.key = "scratch";
+        break;
+      case PlannedStage::Base::Stage:
+        r = results_.at(p.baseStage);
+        break;
+      case PlannedStage::Base::Image: {
+        auto record = image::resolve(store_, p.image);
+        if (!record)
+          return failInvalid(fmt::format(
+              "{}: base image \"{}\" is not in the store (pulling from a registry is not supported yet)",
+              located(file_.stages[p.index].startLine, "FROM"), p.image));
+        image::Loaded loaded = TRY(image::load(store_, *record));
+        r.state.config = loaded.config;
+        for (std::size_t i = 0; i < loaded.manifest.layers.size() && i < loaded.config.diffIds.size(); ++i)
+          r.state.layers.push_back({loaded.manifest.layers[i], loaded.config.diffIds[i]});
+        r.key = "image:" + record->id.str();
+        break;
+      }
+    }
+    // A built image starts its own top-level metadata: the base's comment does not carry over.
+    r.state.config.comment.clear();
+    r.state.config.dockerVersion.clear();
+    oci::ContainerConfig& c = r.state.config.config;
+    if (!hasEnv(c.env, "PATH")) c.env.insert(c.env.begin(), runtime::kDefaultPath);
+    return r;
+  }
+
+  std::vector<std::string> layerDirs(const ImageState& state) const {
+    std::vector<std::string> dirs;
+    for (auto it = state.layers.rbegin(); it != state.layers.rend(); ++it)
+      dirs.push_back(store_.layout().layerTree(it->diffId.hex));
+    return dirs;
+  }
+
+  // Adds a history entry (and the layer, when the step made one) to the state.
+  void commit(ImageState& state, const std::string& createdBy, const std::optional<image::LayerDesc>& layer) {
+    oci::HistoryEntry h;
+    h.created = nowRfc3339Nano();
+    h.createdBy = createdBy;
+    h.comment = kHistoryComment;
+    h.emptyLayer = !layer;
+    state.config.history.push_back(h);
+    state.config.created = h.created;
+    if (layer) {
+      state.config.diffIds.push_back(layer->diffId);
+      state.layers.push_back({layer->blob, layer->diffId});
+    }
+  }
+
+  // Looks the step up in the cache, or runs it and records the result.
+  template <typename F>
+  Status step(StageResult& r, const std::string& description, int vertex, F&& execute) {
+    const std::string key = chainKey(r.key, description);
+    if (!opt_.noCache) {
+      if (auto hit = TRY(cache_.lookup(key))) {
+        if (vertex) progress_.cached(vertex);
+        r.state = std::move(*hit);
+        r.key = key;
+        return {};
+      }
+    }
+    TRYV(execute(r.state));
+    TRYV(cache_.record(key, r.state));
+    r.key = key;
+    if (vertex) progress_.done(vertex);
+    return {};
+  }
+
+  Result<StageResult> buildStage(std::size_t index) {
+    const PlannedStage& p = plan_.stages[index];
+    const dockerfile::Stage& stage = file_.stages[index];
+    StageResult r = TRY(baseOf(p));
+    StageArgs args;
+    dockerfile::StageFacts facts;
+    const std::string label = stageLabel(p);
+    const std::size_t total = 1 + fileSteps(stage.commands);
+    std::size_t number = 1;
+    const int from = progress_.begin(fmt::format("[{}{}/{}] {}", label, number, total, stage.original));
+    progress_.done(from);
+
+    // ONBUILD triggers of the base run first; the new image does not inherit them.
+    std::vector<std::string> triggers = r.state.config.config.onBuild;
+    r.state.config.config.onBuild.clear();
+    for (const std::string& trigger : triggers) {
+      auto ast = dockerfile::parse(trigger + "\n");
+      if (!ast) return failInvalid(located(stage.startLine, "ONBUILD trigger: " + ast.error().message()));
+      for (const dockerfile::Node& node : ast->instructions) {
+        dockerfile::Command command = TRY_CTX(dockerfile::readCommand(node), located(stage.startLine, "ONBUILD trigger"));
+        command.startLine = stage.startLine;
+        TRYV(dispatch(r, args, facts, command, index, label, total, number));
+      }
+    }
+    for (const dockerfile::Command& command : stage.commands)
+      TRYV(dispatch(r, args, facts, command, index, label, total, number));
+    return r;
+  }
+
+  static std::size_t fileSteps(const std::vector<dockerfile::Command>& commands) {
+    std::size_t n = 0;
+    for (const dockerfile::Command& c : commands)
+      n += std::holds_alternative<dockerfile::RunInstruction>(c.instruction) ||
+           std::holds_alternative<dockerfile::CopyInstruction>(c.instruction) ||
+           std::holds_alternative<dockerfile::AddInstruction>(c.instruction) ||
+           std::holds_alternative<dockerfile::WorkdirInstruction>(c.instruction);
+    return n;
+  }
+
+  std::string stageLabel(const PlannedStage& p) const {
+    if (p.index == plan_.target && p.name.empty()) return "";
+    return (p.name.empty() ? "stage-" + std::to_string(p.index) : p.name) + " ";
+  }
+
+  Status dispatch(StageResult& r, StageArgs& args, dockerfile::StageFacts& facts,
+                  const dockerfile::Command& command, std::size_t stageIndex, const std::string& label,
+                  std::size_t total, std::size_t& number) {
+    const auto at = [&](const Error& e) { return fail(Error(e.code(), located(command.startLine, e.message()))); };
+    const dockerfile::Instruction& ins = command.instruction;
+    const dockerfile::ShellLexer lexer(dockerfile::ShellOptions{.escape = file_.escape});
+    const Vars scope = dockerfile::expansionVars(args.inScope(), r.state.config.config.env);
+
+    if (const auto* arg = std::get_if<dockerfile::ArgInstruction>(&ins)) {
+      std::string history = "ARG";
+      for (const dockerfile::ArgDecl& d : arg->args) {
+        std::optional<std::string> value;
+        if (auto it = opt_.buildArgs.find(d.key); it != opt_.buildArgs.end()) {
+          value = it->second;
+        } else if (d.value) {
+          auto v = lexer.processWord(*d.value, scope);
+          if (!v) return at(v.error());
+          value = *v;
+        } else if (auto g = plan_.globalArgs.find(d.key); g != plan_.globalArgs.end()) {
+          value = g->second;
+        } else if (auto pa = platformArgs({}, {}); pa.contains(d.key)) {
+          value = pa.at(d.key);
+        }
+        args.declare(d.key, value);
+        history += " " + d.key + (d.value ? "=" + *d.value : "");
+      }
+      return step(r, "arg\n" + history + "\n" + (args.inScope().empty() ? "" : serializeArgs(args)), 0,
+                  [&](ImageState& state) -> Status {
+                    commit(state, history, std::nullopt);
+                    return {};
+                  });
+    }
+    if (std::holds_alternative<dockerfile::OnbuildInstruction>(ins)) {
+      // Recorded in the config only: BuildKit writes no history entry for ONBUILD.
+      return step(r, "onbuild\n" + command.original, 0, [&](ImageState& state) -> Status {
+        auto applied = dockerfile::applyMetadata(state.config, facts, ins, args.inScope(), file_.escape);
+        if (!applied) return at(applied.error());
+        return {};
+      });
+    }
+    if (std::holds_alternative<dockerfile::WorkdirInstruction>(ins)) {
+      ImageState probe = r.state;
+      auto history = dockerfile::applyMetadata(probe.config, facts, ins, args.inScope(), file_.escape);
+      if (!history) return at(history.error());
+      const std::string dir = probe.config.config.workingDir;
+      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
+      return step(r, "workdir\n" + *history, vertex, [&](ImageState& state) -> Status {
+        state.config.config.workingDir = dir;
+        CopyStep mk;
+        mk.lowerDirs = layerDirs(state);
+        mk.contextRoot = context_.root();
+        mk.dest = dir == "/" ? "/" : dir + "/";
+        auto layer = runInUpper([&](const std::string& upper) { return copyStep(mk, upper, store_.tmpDir()); });
+        if (!layer) return at(layer.error());
+        commit(state, *history, *layer);
+        return {};
+      });
+    }
+    if (dockerfile::isMetadata(ins)) {
+      return step(r, "meta\n" + command.original + "\n" + serializeArgs(args), 0,
+                  [&](ImageState& state) -> Status {
+                    auto history = dockerfile::applyMetadata(state.config, facts, ins, args.inScope(), file_.escape);
+                    if (!history) return at(history.error());
+                    if (std::holds_alternative<dockerfile::CmdInstruction>(ins)) state.config.config.argsEscaped = true;
+                    commit(state, *history, std::nullopt);
+                    return {};
+                  });
+    }
+    if (const auto* run = std::get_if<dockerfile::RunInstruction>(&ins)) {
+      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
+      auto st = runInstruction(r, args, *run, vertex);
+      if (!st) {
+        progress_.error(vertex, st.error().message());
+        return at(st.error());
+      }
+      return {};
+    }
+    if (const auto* copy = std::get_if<dockerfile::CopyInstruction>(&ins)) {
+      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
+      auto st = copyInstruction(r, args, copy->paths, copy->from, copy->chown, copy->chmod, stageIndex, vertex, "COPY");
+      if (!st) {
+        progress_.error(vertex, st.error().message());
+        return at(st.error());
+      }
+      return {};
+    }
+    if (const auto* add = std::get_if<dockerfile::AddInstruction>(&ins)) {
+      for (const std::string& src : add->paths.sources)
+        if (src.find("://") != std::string::npos)
+          return at(Error::invalid("ADD of a URL is not supported yet: " + src));
+      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
+      auto st = copyInstruction(r, args, add->paths, "", add->chown, add->chmod, stageIndex, vertex, "ADD");
+      if (!st) {
+        progress_.error(vertex, st.error().message());
+        return at(st.error());
+      }
+      return {};
+    }
+    return at(Error::invalid("unsupported instruction " + command.keyword));
+  }
+
+  static std::string serializeArgs(const StageArgs& args) {
+    std::string out;
+    for (const auto& [k, v] : args.declared) out += k + (v ? "=" + *v : "") + "\n";
+    return out;
+  }
+
+  // Runs fn on a fresh upper directory and stores what it left there as a layer.
+  Result<image::LayerDesc> runInUpper(const std::function<Status(const std::string&)>& fn) {
+    TempDir upper = TRY(TempDir::create(store_.tmpDir(), "upper-"));
+    // The upper dir's own mode becomes the mode of "/" in the step's file system.
+    if (::chmod(upper.path().c_str(), 0755) < 0) return failErrno("chmod `" + upper.path() + "`");
+    TRYV(fn(upper.path()));
+    return image::addLayerFromDir(store_, upper.path());
+  }
+
+  Status runInstruction(StageResult& r, const StageArgs& args, const dockerfile::RunInstruction& run, int vertex) {
+    const oci::ContainerConfig& c = r.state.config.config;
+    std::vector<std::string> argv = dockerfile::commandArgs(run.command, c.shell);
+    if (!run.command.files.empty()) {
+      if (!run.command.shellForm) return failInvalid("heredocs need the shell form of RUN");
+      // The heredoc bodies follow the command line, as a shell script would have them.
+      std::string script = run.command.args.at(0);
+      for (const dockerfile::Heredoc& doc : run.command.files) {
+        if (doc.content.starts_with("#!")) return failInvalid("RUN heredocs with #! are not supported yet");
+        script += "\n" + (doc.chomp ? dockerfile::chompHeredoc(doc.content) : doc.content) + doc.name;
+      }
+      const std::string marker = std::string(dockerfile::text::trim(run.command.args.at(0)));
+      auto only = dockerfile::parseHeredocMarker(marker);
+      if (only && *only && run.command.files.size() == 1) {
+        // `RUN <<EOF`: the body is the script.
+        const dockerfile::Heredoc& doc = run.command.files[0];
+        script = doc.chomp ? dockerfile::chompHeredoc(doc.content) : doc.content;
+      }
+      argv = c.shell.empty() ? std::vector<std::string>{"/bin/sh", "-c"} : c.shell;
+      argv.push_back(script);
+    }
+    std::vector<std::string> env = c.env;
+    std::string history = "RUN ";
+    if (!args.declared.empty()) {
+      history += fmt::format("|{}", args.declared.size());
+      for (const auto& [k, v] : args.declared) {
+        history += " " + k + "=" + v.value_or("");
+        if (v && !hasEnv(env, k)) env.push_back(k + "=" + *v);
+      }
+      history += " ";
+    }
+    for (std::size_t i = 0; i < argv.size(); ++i) history += (i ? " " : "") + argv[i];
+    history += " # buildkit";
+    if (!run.mounts.empty()) return failInvalid("RUN --mount is not supported yet");
+    std::string network = run.network.empty() ? opt_.network : run.network;
+    const runtime::NetworkMode mode =
+        network == "none" ? runtime::NetworkMode::None : runtime::NetworkMode::Host;
+    return step(r, "run\n" + history + "\nnetwork=" + network, vertex, [&](ImageState& state) -> Status {
+      RunStep rs;
+      rs.args = argv;
+      rs.env = env;
+      rs.cwd = c.workingDir.empty() ? "/" : c.workingDir;
+      rs.user = c.user;
+      rs.network = mode;
+      rs.lowerDirs = layerDirs(state);
+      int status = 0;
+      auto layer = runInUpper([&](const std::string& upper) -> Status {
+        status = TRY(runStep(rs, upper, store_.tmpDir(), [&](std::string_view out) { progress_.output(vertex, out); }));
+        if (status != 0) {
+          stepFailed = true;
+          std::string shown;
+          for (std::size_t i = 0; i < argv.size(); ++i) shown += (i ? " " : "") + argv[i];
+          return failInvalid(fmt::format("process \"{}\" did not complete successfully: exit code: {}",
+                                         shown, status));
+        }
+        return {};
+      });
+      if (!layer) return fail(std::move(layer).error());
+      commit(state, history, *layer);
+      return {};
+    });
+  }
+
+  Status copyInstruction(StageResult& r, const StageArgs& args, const dockerfile::SourcesAndDest& paths,
+                         const std::string& fromFlag, const std::string& chownFlag, const std::string& chmodFlag,
+                         std::size_t stageIndex, int vertex, const char* name) {
+    const dockerfile::ShellLexer lexer(dockerfile::ShellOptions{.escape = file_.escape});
+    const Vars scope = dockerfile::expansionVars(args.inScope(), r.state.config.config.env);
+    CopyStep cs;
+    cs.unpackArchives = std::string_view(name) == "ADD";
+    std::vector<std::string> sources;
+    for (const std::string& s : paths.sources) sources.push_back(TRY(lexer.processWord(s, scope)));
+    std::string dest = TRY(lexer.processWord(paths.dest, scope));
+    const std::string destAsWritten = dest;
+    if (dest.empty() || dest[0] != '/') {
+      const std::string& wd = r.state.config.config.workingDir;
+      const bool slash = dest.empty() || dest.back() == '/' || dest == "." ;
+      dest = cleanPath((wd.empty() ? std::string("/") : wd) + "/" + dest) + (slash ? "/" : "");
+    }
+    cs.dest = dest;
+    cs.chown = TRY(lexer.processWord(chownFlag, scope));
+    if (!chmodFlag.empty()) {
+      unsigned mode = 0;
+      auto [end, ec] = std::from_chars(chmodFlag.data(), chmodFlag.data() + chmodFlag.size(), mode, 8);
+      if (ec != std::errc() || end != chmodFlag.data() + chmodFlag.size() || mode > 07777)
+        return failInvalid("invalid chmod value: " + chmodFlag);
+      cs.chmod = static_cast<mode_t>(mode & ~static_cast<unsigned>(S_ISUID));  // BuildKit drops setuid
+    }
+    std::string history = name;
+    for (const std::string& s : sources) history += " " + s;
+    for (const dockerfile::Heredoc& doc : paths.inlineSources) history += " <<" + doc.name;
+    history += " " + destAsWritten + " # buildkit";
+
+    std::string sourceKey;
+    const std::string from = TRY(lexer.processWord(fromFlag, scope));
+    if (!from.empty()) {
+      cs.patterns = sources;
+      if (auto stageRef = stageReference(plan_, from, stageIndex)) {
+        const StageResult& src = results_.at(*stageRef);
+        cs.sourceLowerDirs = layerDirs(src.state);
+        sourceKey = "stage:" + src.key;
+      } else {
+        auto record = image::resolve(store_, from);
+        if (!record)
+          return failInvalid(fmt::format("COPY --from: image \"{}\" is not in the store (pulling is not supported yet)", from));
+        image::Loaded loaded = TRY(image::load(store_, *record));
+        ImageState img;
+        for (const oci::Digest& d : loaded.config.diffIds) img.layers.push_back({oci::Descriptor{}, d});
+        cs.sourceLowerDirs = layerDirs(img);
+        sourceKey = "image:" + record->id.str();
+      }
+    } else if (!sources.empty()) {
+      cs.contextRoot = context_.root();
+      for (const std::string& s : sources)
+        for (const ContextEntry& top : TRY(context_.resolve(s))) cs.items.push_back(TRY(contextItem(top)));
+      sourceKey = "context:" + TRY(context_.checksum(sources)).str();
+    }
+    for (const dockerfile::Heredoc& doc : paths.inlineSources) {
+      std::string content = doc.content;
+      if (doc.expand) {
+        const dockerfile::ShellLexer raw(dockerfile::ShellOptions{.escape = file_.escape, .rawQuotes = true, .rawEscapes = true});
+        content = TRY(raw.processWord(content, scope));
+      }
+      cs.inlineFiles.push_back({doc.name, content});
+      sourceKey += "\ninline:" + doc.name + "\n" + content;
+    }
+    if (cs.contextRoot.empty()) cs.contextRoot = context_.root();
+    const std::string description = fmt::format("copy\n{}\n{}\nchown={}\nchmod={}\n{}", history, dest, cs.chown,
+                                                cs.chmod ? std::to_string(*cs.chmod) : "", sourceKey);
+    return step(r, description, vertex, [&](ImageState& state) -> Status {
+      cs.lowerDirs = layerDirs(state);
+      auto layer = runInUpper([&](const std::string& upper) { return copyStep(cs, upper, store_.tmpDir()); });
+      if (!layer) return fail(std::move(layer).error());
+      commit(state, history, *layer);
+      return {};
+    });
+  }
+
+  // A context source and what is below it. A source that is a symlink is copied as what it
+  // points to (inside the context), under the link's name, as BuildKit follows it.
+  Result<CopyItem> contextItem(const ContextEntry& top) const {
+    CopyItem item;
+    ContextEntry current = top;
+    if (S_ISLNK(top.st.st_mode)) {
+      auto followed = context_.followSymlinks(top);
+      if (!followed)
+        return failInvalid("\"/" + top.path + "\": symlink to \"" + top.linkTarget +
+                           "\", which is not in the build context");
+      current = std::move(*followed);
+      const std::size_t slash = top.path.rfind('/');
+      item.name = slash == std::string::npos ? top.path : top.path.substr(slash + 1);
+    }
+    item.entries = TRY(context_.walk(current));
+    return item;
+  }
+
+  store::Store& store_;
+  const BuildOptions& opt_;
+  Progress& progress_;
+  const dockerfile::Dockerfile& file_;
+  const Plan& plan_;
+  Context& context_;
+  BuildCache cache_;
+  std::string fileName_;
+  std::map<std::size_t, StageResult> results_;
+};
+
+}  // namespace
+
+Result<store::ImageRecord> build(store::Store& s, const BuildOptions& opt, Progress& progress, bool& stepFailed) {
+  stepFailed = false;
+  const std::string dockerfilePath = opt.dockerfile.empty() ? opt.context + "/Dockerfile" : opt.dockerfile;
+  int v = progress.begin("[internal] load build definition from " + std::filesystem::path(dockerfilePath).filename().string());
+  std::string text = TRY_CTX(readFile(dockerfilePath), "read the Dockerfile");
+  dockerfile::ParseOptions parseOptions;
+  parseOptions.fileName = std::filesystem::path(dockerfilePath).filename().string();
+  dockerfile::Dockerfile file = TRY(dockerfile::parseDockerfile(text, parseOptions));
+  progress.done(v);
+  for (const dockerfile::Warning& w : file.warnings)
+    progress.note(v, fmt::format("WARNING: {}:{}: {}", parseOptions.fileName, w.startLine, w.message));
+
+  Plan p = TRY(plan(file, opt.buildArgs, opt.target));
+  if (!p.unusedBuildArgs.empty()) {
+    std::string names;
+    for (const std::string& n : p.unusedBuildArgs) names += (names.empty() ? "" : " ") + n;
+    progress.note(v, "[Warning] One or more build-args [" + names + "] were not consumed");
+  }
+
+  v = progress.begin("[internal] load .dockerignore");
+  std::vector<std::string> patterns = TRY(dockerfile::loadIgnorePatterns(opt.context, dockerfilePath));
+  Context context = TRY(Context::open(opt.context, patterns));
+  (void)context.useStatCache(s.layout().buildStatCache());
+  progress.done(v);
+
+  return store::ingest(s, [&]() -> Result<store::ImageRecord> {
+    Builder builder(s, opt, progress, file, p, context, parseOptions.fileName);
+    auto result = builder.run();
+    stepFailed = builder.stepFailed;
+    if (!result) return fail(std::move(result).error());
+    ImageState state = std::move(result->state);
+    for (const auto& [k, val] : opt.labels) state.config.config.labels[k] = val;
+    const int exportVertex = progress.begin("exporting to image");
+    std::vector<image::LayerDesc> layers;
+    for (const LayerRef& l : state.layers) layers.push_back({l.blob, l.diffId});
+    store::ImageRecord record = TRY(image::addImage(s, state.config, layers, opt.tags));
+    progress.note(exportVertex, "writing image " + record.id.str() + " done");
+    for (const oci::Reference& t : opt.tags) progress.note(exportVertex, "naming to " + t.str() + " done");
+    progress.done(exportVertex);
+    (void)context.saveStatCache();
+    return record;
+  });
+}
+
+}  // namespace strata::build

@@ -1,0 +1,103 @@
+#include "build/run_step.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "runtime/runtime.h"
+#include "util/fd.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+namespace strata::build {
+namespace {
+
+constexpr const char* kHostname = "buildkitsandbox";  // BuildKit's sandbox hostname
+
+// A fresh 64-hex id naming the step's cgroup.
+Result<std::string> stepId() {
+  unsigned char bytes[32];
+  UniqueFd fd = TRY(openFile("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (::read(fd.get(), bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes))
+    return failErrno("read /dev/urandom");
+  return Sha256::hexOf(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+}  // namespace
+
+Result<int> runStep(const RunStep& step, const std::string& upperDir, const std::string& scratchDir,
+                    const std::function<void(std::string_view)>& output) {
+  TempDir tmp = TRY(TempDir::create(scratchDir, "run-"));
+  const std::string init = tmp.path() + "/init", work = tmp.path() + "/work",
+                    rootfs = tmp.path() + "/rootfs";
+  // Only /etc's bind-mount targets sit in a layer of their own; /proc, /sys and /dev are made by
+  // the runtime in the step's layer when the image lacks them, as BuildKit's layers show.
+  TRYV(mkdirAll(init + "/etc", 0755));
+  for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
+    TRYV(writeFileAtomic(init + "/" + f, ""));
+  TRYV(mkdirAll(work, 0700));
+  TRYV(mkdirAll(rootfs, 0755));
+  const bool hostNetwork = step.network == runtime::NetworkMode::Host;
+  TRYV(writeFileAtomic(tmp.path() + "/hostname", std::string(kHostname) + "\n"));
+  TRYV(writeFileAtomic(tmp.path() + "/hosts", runtime::hostsFile(kHostname, hostNetwork)));
+  TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", runtime::resolvConf()));
+
+  runtime::Spec spec;
+  spec.id = TRY(stepId());
+  spec.args = step.args;
+  spec.env = step.env;
+  spec.cwd = step.cwd.empty() ? "/" : step.cwd;
+  spec.user = step.user;
+  spec.rootfs.lowerDirs.push_back(init);
+  spec.rootfs.lowerDirs.insert(spec.rootfs.lowerDirs.end(), step.lowerDirs.begin(), step.lowerDirs.end());
+  spec.rootfs.upperDir = upperDir;
+  spec.rootfs.workDir = work;
+  spec.rootfsMountPoint = rootfs;
+  spec.hostname = kHostname;
+  spec.mounts.push_back({tmp.path() + "/hostname", "/etc/hostname", "bind", {"rbind"}});
+  spec.mounts.push_back({tmp.path() + "/hosts", "/etc/hosts", "bind", {"rbind"}});
+  spec.mounts.push_back({tmp.path() + "/resolv.conf", "/etc/resolv.conf", "bind", {"rbind"}});
+  spec.mounts.insert(spec.mounts.end(), step.mounts.begin(), step.mounts.end());
+  spec.network = step.network;
+  spec.capabilities = runtime::defaultCapabilities();
+  spec.maskedPaths = runtime::defaultMaskedPaths();
+  spec.readonlyPaths = runtime::defaultReadonlyPaths();
+  spec.primaryGroupSupplementary = false;
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return failErrno("pipe");
+  UniqueFd readEnd(fds[0]), writeEnd(fds[1]);
+  runtime::Stdio stdio;
+  stdio.out = writeEnd.get();
+  stdio.err = writeEnd.get();
+  auto started = runtime::start(spec, stdio);
+  writeEnd.reset();  // the container holds the only write end now
+  if (!started) {
+    (void)runtime::cleanup(spec);
+    return fail(std::move(started).error());
+  }
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(readEnd.get(), buf, sizeof buf);
+    if (n > 0) {
+      output(std::string_view(buf, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  int status = 0;
+  while (::waitpid(started->pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      (void)runtime::cleanup(spec);
+      return failErrno("wait for the RUN process");
+    }
+  }
+  TRYV(runtime::cleanup(spec));
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace strata::build

@@ -1,0 +1,122 @@
+// build, builder prune.
+#include <cstdio>
+#include <cstdlib>
+
+#include "build/builder.h"
+#include "build/cache.h"
+#include "cli/common.h"
+#include "util/format.h"
+#include "util/fs.h"
+
+namespace strata::cli {
+
+namespace {
+
+// K=V pairs of --build-arg and --label; a --build-arg without '=' takes the variable from the
+// environment (and is dropped when it is not set), as Docker does.
+Result<std::map<std::string, std::string>> keyValues(const std::vector<std::string>& items, const char* flag,
+                                                     bool fromEnvironment) {
+  std::map<std::string, std::string> out;
+  for (const std::string& item : items) {
+    const std::size_t eq = item.find('=');
+    if (eq == 0) return failInvalid(std::string("invalid ") + flag + " \"" + item + "\": empty name");
+    if (eq != std::string::npos) {
+      out[item.substr(0, eq)] = item.substr(eq + 1);
+    } else if (!fromEnvironment) {
+      out[item] = "";
+    } else if (const char* v = std::getenv(item.c_str())) {
+      out[item] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
+  std::vector<std::string> tags, buildArgs, labels;
+  std::string file, target, progressMode = "auto", iidFile, network = "default", platform;
+  bool noCache = false, pull = false, quiet = false;
+  FlagSet flags("build");
+  flags.list("tag", 't', &tags, "Name and optionally a tag in the 'name:tag' format");
+  flags.string("file", 'f', &file, "Name of the Dockerfile (Default is 'PATH/Dockerfile')");
+  flags.list("build-arg", 0, &buildArgs, "Set build-time variables");
+  flags.string("target", 0, &target, "Set the target build stage to build");
+  flags.boolean("no-cache", 0, &noCache, "Do not use cache when building the image");
+  flags.boolean("pull", 0, &pull, "Always attempt to pull a newer version of the image");
+  flags.boolean("quiet", 'q', &quiet, "Suppress the build output and print image ID on success");
+  flags.string("progress", 0, &progressMode, "Set type of progress output (auto, plain, tty)");
+  flags.list("label", 0, &labels, "Set metadata for an image");
+  flags.string("iidfile", 0, &iidFile, "Write the image ID to the file");
+  flags.string("network", 0, &network, "Set the networking mode for the RUN instructions during build");
+  flags.string("platform", 0, &platform, "Set platform if server is multi-platform capable");
+  Parsed p = parseFlags(flags, argv, "build [OPTIONS] PATH", "Build an image from a Dockerfile");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("build", p.args, 1, 1, status)) return status;
+
+  build::BuildOptions opt;
+  opt.context = p.args[0];
+  if (opt.context == "-") return reportError("build: a context read from stdin is not supported yet");
+  if (!isDirectory(opt.context)) return reportError("build: unable to prepare context: path \"" + opt.context + "\" not found");
+  if (file == "-") return reportError("build: a Dockerfile read from stdin is not supported yet");
+  opt.dockerfile = file;
+  for (const std::string& t : tags) {
+    auto ref = oci::Reference::parse(t);
+    if (!ref) return reportError("invalid argument \"" + t + "\" for \"-t, --tag\" flag: " + ref.error().message());
+    opt.tags.push_back(*ref);
+  }
+  auto args = keyValues(buildArgs, "--build-arg", true);
+  if (!args) return reportError(args.error());
+  opt.buildArgs = *args;
+  auto labelValues = keyValues(labels, "--label", false);
+  if (!labelValues) return reportError(labelValues.error());
+  opt.labels = *labelValues;
+  opt.target = target;
+  opt.noCache = noCache;
+  if (network != "default" && network != "none" && network != "host")
+    return reportError("build: --network: mode \"" + network + "\" is not supported (default, none or host)");
+  opt.network = network;
+  if (!platform.empty() && platform != "linux/amd64" && platform != "linux")
+    return reportError("build: unsupported platform \"" + platform + "\" (only linux/amd64)");
+  if (pull) return reportError("build: --pull needs registry support, which is not there yet");
+  if (progressMode != "auto" && progressMode != "plain" && progressMode != "tty")
+    return reportError("build: invalid progress mode \"" + progressMode + "\" (auto, plain or tty)");
+
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  build::Progress progress(stderr, quiet);
+  bool stepFailed = false;
+  auto record = build::build(*s, opt, progress, stepFailed);
+  if (!record) {
+    reportError(record.error());
+    return stepFailed ? 1 : 125;
+  }
+  if (!iidFile.empty()) {
+    if (auto st = writeFileAtomic(iidFile, record->id.str()); !st) return reportError(st.error());
+  }
+  if (quiet) std::printf("%s\n", record->id.str().c_str());
+  return 0;
+}
+
+int cmdBuilderPrune(const Globals& g, const std::vector<std::string>& argv) {
+  bool all = false, force = false;
+  FlagSet flags("builder prune");
+  flags.boolean("all", 'a', &all, "Remove all unused build cache, not just dangling ones");
+  flags.boolean("force", 'f', &force, "Do not prompt for confirmation");
+  Parsed p = parseFlags(flags, argv, "builder prune [OPTIONS]", "Remove build cache");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("builder prune", p.args, 0, 0, status)) return status;
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  build::BuildCache cache(*s);
+  auto removed = cache.prune();
+  if (!removed) return reportError(removed.error());
+  auto freed = s->collectGarbage();
+  if (!freed) return reportError(freed.error());
+  std::printf("Total:\t%s\n", humanSize(static_cast<double>(*freed)).c_str());
+  return 0;
+}
+
+}  // namespace strata::cli

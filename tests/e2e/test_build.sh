@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `strata build` beyond image equality (test_build_differential.sh compares images with Docker's):
+# the layer cache (an unchanged rebuild runs nothing and gives the same image ID, a changed file
+# invalidates its COPY and every later step, --no-cache reruns all), -q and --iidfile, --target,
+# build args, labels, a failing RUN (exit status 1, the step and its line named), Dockerfile
+# errors (status 125, the store unchanged), context safety, builder prune.
+source "$(dirname "$0")/lib.sh"
+containers_setup
+bb_image base:1
+
+ctx=$E2E_TMP/ctx
+mkdir -p "$ctx/src"
+echo one >"$ctx/src/a.txt"
+echo two >"$ctx/src/b.txt"
+echo secret >"$ctx/secret.key"
+printf 'secret.key\n' >"$ctx/.dockerignore"
+cat >"$ctx/Dockerfile" <<'DF'
+FROM base:1
+ARG GREETING=hello
+WORKDIR /app
+COPY src/ ./
+RUN echo "$GREETING $(cat a.txt)" > greeting && cat /proc/sys/kernel/random/uuid > stamp
+LABEL stage=final
+CMD ["cat", "/app/greeting"]
+DF
+
+note "first build"
+ok strata build -t app:1 "$ctx"
+assert_contains "$err" "[2/4] WORKDIR /app"
+assert_contains "$err" "[4/4] RUN echo"
+assert_contains "$err" "naming to docker.io/library/app:1 done"
+id1=$(strata image inspect --format '{{.Id}}' app:1)
+ok strata run --rm app:1
+assert_eq "hello one" "$out"
+
+note "an unchanged rebuild runs nothing and gives the same image"
+ok strata build -t app:2 "$ctx"
+assert_eq 3 "$(grep -c CACHED <<<"$err")" "WORKDIR, COPY and RUN come from the cache"
+assert_eq "$id1" "$(strata image inspect --format '{{.Id}}' app:2)"
+
+note "-q prints only the ID; --iidfile writes it"
+ok strata build -q --iidfile "$E2E_TMP/iid" "$ctx"
+assert_eq "$id1" "$out"
+assert_eq "" "$err"
+assert_eq "$id1" "$(cat "$E2E_TMP/iid")"
+
+note "a changed file invalidates its COPY and every later step"
+stamp1=$(strata run --rm app:1 cat /app/stamp)
+echo uno >"$ctx/src/a.txt"
+ok strata build -t app:3 "$ctx"
+assert_eq 1 "$(grep -c CACHED <<<"$err")" "only WORKDIR is cached"
+ok strata run --rm app:3
+assert_eq "hello uno" "$out"
+assert_ne "$stamp1" "$(strata run --rm app:3 cat /app/stamp)" "RUN ran again"
+touch "$ctx/src/b.txt"   # a new mtime alone changes nothing
+ok strata build -q -t app:4 "$ctx"
+assert_eq "$(strata image inspect --format '{{.Id}}' app:3)" "$out" "mtime is not part of the key"
+
+note "--no-cache reruns every step; build args reach RUN"
+ok strata build --no-cache --build-arg GREETING=hi -t app:5 "$ctx"
+assert_not_contains "$err" "CACHED"
+ok strata run --rm app:5
+assert_eq "hi uno" "$out"
+assert_contains "$(strata history --no-trunc app:5)" "RUN |1 GREETING=hi /bin/sh -c echo"
+
+note "--label, --target and .dockerignore"
+cat >"$ctx/Dockerfile.multi" <<'DF'
+FROM base:1 AS builder
+RUN echo built > /out
+FROM base:1 AS unused
+RUN exit 7
+FROM base:1
+COPY --from=builder /out /from-builder
+DF
+ok strata build -f "$ctx/Dockerfile.multi" --label team=core -t multi:1 "$ctx"
+assert_not_contains "$err" "exit 7" "a stage the target does not need is not built"
+assert_eq "core" "$(strata image inspect --format '{{index .Config.Labels "team"}}' multi:1)"
+ok strata run --rm multi:1 cat /from-builder
+assert_eq built "$out"
+ok strata build -f "$ctx/Dockerfile.multi" --target builder -q "$ctx"
+ok strata run --rm "$out" cat /out
+printf 'FROM base:1\nCOPY secret.key /\n' >"$ctx/Dockerfile.ignored"
+expect_error --names '"/secret.key": not found' strata build -q -f "$ctx/Dockerfile.ignored" "$ctx"
+
+note "a failing RUN: exit status 1, the line and the exit code named"
+printf 'FROM base:1\n\nRUN echo before && exit 3\n' >"$ctx/Dockerfile.fail"
+run strata build -f "$ctx/Dockerfile.fail" "$ctx"
+assert_eq 1 "$status"
+assert_contains "$err" 'Error: Dockerfile.fail:3: process "/bin/sh -c echo before && exit 3" did not complete successfully: exit code: 3'
+assert_contains "$err" "before"
+
+note "bad input: status 125, one line (with -q: no progress), the store unchanged"
+printf 'FROM base:1\nRUNN echo\n' >"$ctx/Dockerfile.bad"
+expect_error --names "Dockerfile.bad:2: unknown instruction: RUNN (did you mean RUN?)" strata build -q -f "$ctx/Dockerfile.bad" "$ctx"
+printf 'FROM base:1\nCOPY ../outside /x\n' >"$ctx/Dockerfile.escape"
+expect_error --names "outside the build context" strata build -q -f "$ctx/Dockerfile.escape" "$ctx"
+ln -s /etc/passwd "$ctx/link-out"
+printf 'FROM base:1\nCOPY link-out /x\n' >"$ctx/Dockerfile.link"
+expect_error --names "link-out" strata build -q -f "$ctx/Dockerfile.link" "$ctx"
+printf 'FROM nothere:1\n' >"$ctx/Dockerfile.nobase"
+expect_error --names "nothere:1" strata build -q -f "$ctx/Dockerfile.nobase" "$ctx"
+expect_error --names "target stage" strata build -q --target nope "$ctx"
+expect_error --names "nonexistent" strata build -q "$E2E_TMP/nonexistent"
+expect_error --names "--network" strata build -q --network bridge2 "$ctx"
+
+note "builder prune drops the cache: the next build runs every step again"
+ok strata builder prune -f
+assert_match "$out" "^Total:"
+ok strata build -t app:6 "$ctx"
+assert_not_contains "$err" "CACHED"
