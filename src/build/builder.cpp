@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <charconv>
@@ -19,11 +20,13 @@
 #include "dockerfile/ignore.h"
 #include "dockerfile/text.h"
 #include "image/images.h"
+#include "layer/compression.h"
 #include "oci/media_types.h"
 #include "runtime/spec.h"
 #include "util/format.h"
 #include "util/fs.h"
 #include "util/path.h"
+#include "util/sha256.h"
 
 namespace strata::build {
 namespace {
@@ -348,11 +351,16 @@ class Builder {
     }
     for (std::size_t i = 0; i < argv.size(); ++i) history += (i ? " " : "") + argv[i];
     history += " # buildkit";
-    if (!run.mounts.empty()) return failInvalid("RUN --mount is not supported yet");
+    std::vector<runtime::Mount> mounts;
+    std::string mountKey;
+    for (const dockerfile::Mount& m : run.mounts) {
+      auto mount = TRY(runMount(m, c.workingDir, mountKey));
+      mounts.push_back(std::move(mount));
+    }
     std::string network = run.network.empty() ? opt_.network : run.network;
     const runtime::NetworkMode mode =
         network == "none" ? runtime::NetworkMode::None : runtime::NetworkMode::Host;
-    return step(r, "run\n" + history + "\nnetwork=" + network, vertex, [&](ImageState& state) -> Status {
+    return step(r, "run\n" + history + "\nnetwork=" + network + "\n" + mountKey, vertex, [&](ImageState& state) -> Status {
       RunStep rs;
       rs.args = argv;
       rs.env = env;
@@ -360,6 +368,7 @@ class Builder {
       rs.user = c.user;
       rs.network = mode;
       rs.lowerDirs = layerDirs(state);
+      rs.mounts = mounts;
       int status = 0;
       auto layer = runInUpper([&](const std::string& upper) -> Status {
         status = TRY(runStep(rs, upper, store_.tmpDir(), [&](std::string_view out) { progress_.output(vertex, out); }));
@@ -376,6 +385,46 @@ class Builder {
       commit(state, history, *layer);
       return {};
     });
+  }
+
+  // One RUN --mount as a runtime mount; appends what the step's cache key must cover to key.
+  Result<runtime::Mount> runMount(const dockerfile::Mount& m, const std::string& workdir, std::string& key) const {
+    using Type = dockerfile::Mount::Type;
+    std::string target = m.target;
+    if (!target.starts_with("/")) target = cleanPath((workdir.empty() ? std::string("/") : workdir) + "/" + target);
+    switch (m.type) {
+      case Type::Tmpfs: {
+        runtime::Mount out{"tmpfs", target, "tmpfs", {"nosuid", "nodev"}};
+        if (m.size) out.options.push_back("size=" + std::to_string(*m.size));
+        key += "tmpfs " + target + "\n";
+        return out;
+      }
+      case Type::Cache: {
+        // A directory of the store shared by every build that names the same id.
+        const std::string dir = store_.layout().buildMountsDir() + "/" + Sha256::hexOf(m.id);
+        if (!isDirectory(dir)) {
+          TRYV(mkdirAll(dir, 0755));
+          if (::chmod(dir.c_str(), m.mode ? *m.mode : 0755) < 0) return failErrno("chmod `" + dir + "`");
+          if (::chown(dir.c_str(), m.uid ? *m.uid : 0, m.gid ? *m.gid : 0) < 0) return failErrno("chown `" + dir + "`");
+        }
+        key += "cache " + m.id + " " + target + "\n";
+        return runtime::Mount{dir, target, "bind", {"rbind"}};
+      }
+      case Type::Bind: {
+        if (!m.from.empty()) return failInvalid("RUN --mount=type=bind,from=... is not supported yet");
+        if (!m.readOnly) return failInvalid("RUN --mount=type=bind,rw is not supported yet");
+        const std::string source = m.source.empty() ? "." : m.source;
+        std::vector<ContextEntry> found = TRY(context_.resolve(source));
+        if (found.size() != 1) return failInvalid("RUN --mount source \"" + source + "\" must name one path");
+        key += "bind " + source + " " + target + " " + TRY(context_.checksum({source})).str() + "\n";
+        const std::string host = found[0].path.empty() ? context_.root() : context_.root() + "/" + found[0].path;
+        return runtime::Mount{host, target, "bind", {"rbind", "ro"}};
+      }
+      case Type::Secret:
+      case Type::Ssh:
+        return failInvalid("RUN --mount=type=secret and type=ssh are not supported yet");
+    }
+    return failInvalid("unknown mount type");
   }
 
   Status copyInstruction(StageResult& r, const StageArgs& args, const dockerfile::SourcesAndDest& paths,
@@ -486,11 +535,29 @@ class Builder {
 
 Result<store::ImageRecord> build(store::Store& s, const BuildOptions& opt, Progress& progress, bool& stepFailed) {
   stepFailed = false;
-  const std::string dockerfilePath = opt.dockerfile.empty() ? opt.context + "/Dockerfile" : opt.dockerfile;
-  int v = progress.begin("[internal] load build definition from " + std::filesystem::path(dockerfilePath).filename().string());
-  std::string text = TRY_CTX(readFile(dockerfilePath), "read the Dockerfile");
+  // The context: a directory, a tar stream unpacked into the store's tmp/, or none at all.
+  TempDir unpacked;
+  std::string contextDir = opt.context;
+  if (!opt.contextTar.empty()) {
+    unpacked = TRY(TempDir::create(s.tmpDir(), "context-"));
+    UniqueFd tar = TRY(openFile(opt.contextTar, O_RDONLY | O_CLOEXEC));
+    auto reader = TRY(layer::decompressingReader(layer::fdReader(tar.get())));
+    TRYV_CTX(Context::fromTar(std::move(reader), unpacked.path(), {}), "read the build context");
+    contextDir = unpacked.path();
+  } else if (contextDir.empty()) {
+    unpacked = TRY(TempDir::create(s.tmpDir(), "context-"));
+    contextDir = unpacked.path();
+  }
+  std::string dockerfilePath = opt.dockerfile.empty() ? "Dockerfile" : opt.dockerfile;
+  if (!opt.contextTar.empty() || opt.dockerfile.empty()) dockerfilePath = contextDir + "/" + dockerfilePath;
+  const std::string fileName =
+      opt.dockerfileText ? "Dockerfile" : std::filesystem::path(dockerfilePath).filename().string();
+
+  int v = progress.begin("[internal] load build definition from " + fileName);
+  std::string text = opt.dockerfileText ? *opt.dockerfileText
+                                        : TRY_CTX(readFile(dockerfilePath), "read the Dockerfile");
   dockerfile::ParseOptions parseOptions;
-  parseOptions.fileName = std::filesystem::path(dockerfilePath).filename().string();
+  parseOptions.fileName = fileName;
   dockerfile::Dockerfile file = TRY(dockerfile::parseDockerfile(text, parseOptions));
   progress.done(v);
   for (const dockerfile::Warning& w : file.warnings)
@@ -504,8 +571,9 @@ Result<store::ImageRecord> build(store::Store& s, const BuildOptions& opt, Progr
   }
 
   v = progress.begin("[internal] load .dockerignore");
-  std::vector<std::string> patterns = TRY(dockerfile::loadIgnorePatterns(opt.context, dockerfilePath));
-  Context context = TRY(Context::open(opt.context, patterns));
+  std::vector<std::string> patterns = TRY(dockerfile::loadIgnorePatterns(
+      contextDir, opt.dockerfileText ? std::string() : dockerfilePath));
+  Context context = TRY(Context::open(contextDir, patterns));
   (void)context.useStatCache(s.layout().buildStatCache());
   progress.done(v);
 

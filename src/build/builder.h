@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,10 @@
 namespace strata::build {
 
 struct BuildOptions {
-  std::string context;        // the context directory
-  std::string dockerfile;     // "" = <context>/Dockerfile
+  std::string context;        // the context directory; "" with contextTar or without a context
+  std::string contextTar;     // a file holding the context as a tar stream (`build -`)
+  std::string dockerfile;     // "" = Dockerfile in the context; relative to a tar context's root
+  std::optional<std::string> dockerfileText;  // the Dockerfile itself (`-f -`, `build - < Dockerfile`)
   std::vector<oci::Reference> tags;
   std::map<std::string, std::string> buildArgs;
   std::string target;         // --target; "" = the last stage

@@ -61,6 +61,8 @@ Status BuildCache::record(const std::string& key, const ImageState& state) {
 }
 
 Result<std::size_t> BuildCache::prune() {
+  // RUN --mount=type=cache directories go too, as with docker builder prune.
+  if (isDirectory(store_.layout().buildMountsDir())) TRYV(removeAll(store_.layout().buildMountsDir()));
   auto names = listDirectory(store_.layout().buildCacheDir());
   if (!names) return names.error().code() == ENOENT ? 0 : Result<std::size_t>(fail(std::move(names).error()));
   std::size_t removed = 0;

@@ -37,8 +37,8 @@ class BuildCache {
   Result<std::optional<ImageState>> lookup(const std::string& key) const;
   // Records the state after a step (atomically; a later record for the key replaces it).
   Status record(const std::string& key, const ImageState& state);
-  // Removes every record; returns how many. The layers only the cache kept are freed by the
-  // store's next garbage collection.
+  // Removes every record and the RUN --mount=type=cache directories; returns how many records.
+  // The layers only the cache kept are freed by the store's next garbage collection.
   Result<std::size_t> prune();
 
  private:

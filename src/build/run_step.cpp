@@ -1,6 +1,7 @@
 #include "build/run_step.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,31 @@ Result<std::string> stepId() {
   if (::read(fd.get(), bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes))
     return failErrno("read /dev/urandom");
   return Sha256::hexOf(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+// Whether path (absolute, inside the image) names an entry in one of the image's layer trees.
+bool inLayers(const std::vector<std::string>& lowerDirs, const std::string& path) {
+  struct stat st;
+  for (const std::string& dir : lowerDirs)
+    if (::lstat((dir + path).c_str(), &st) == 0) return true;
+  return false;
+}
+
+// The mount points the runtime had to create for RUN --mount targets the image lacks, and their
+// parents made for them, go again when they are still empty, so they never reach the layer.
+void removeMountStubs(const RunStep& step, const std::string& upperDir,
+                      const std::vector<std::string>& missing) {
+  for (std::string path : missing) {
+    while (path.size() > 1 && !inLayers(step.lowerDirs, path)) {
+      const std::string host = upperDir + path;
+      struct stat st;
+      if (::lstat(host.c_str(), &st) < 0) break;
+      if (S_ISDIR(st.st_mode) ? ::rmdir(host.c_str()) < 0
+                              : (st.st_size != 0 || ::unlink(host.c_str()) < 0))
+        break;
+      path = path.substr(0, path.rfind('/'));
+    }
+  }
 }
 
 }  // namespace
@@ -66,6 +92,10 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
   spec.readonlyPaths = runtime::defaultReadonlyPaths();
   spec.primaryGroupSupplementary = false;
 
+  std::vector<std::string> missingTargets;
+  for (const runtime::Mount& m : step.mounts)
+    if (!inLayers(step.lowerDirs, m.destination)) missingTargets.push_back(m.destination);
+
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) return failErrno("pipe");
   UniqueFd readEnd(fds[0]), writeEnd(fds[1]);
@@ -96,6 +126,7 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
     }
   }
   TRYV(runtime::cleanup(spec));
+  removeMountStubs(step, upperDir, missingTargets);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }

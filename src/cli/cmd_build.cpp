@@ -1,4 +1,6 @@
 // build, builder prune.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -11,6 +13,14 @@
 namespace strata::cli {
 
 namespace {
+
+// Whether data starts as a tar stream does, plain or gzip- or zstd-compressed.
+bool looksLikeTar(const std::string& data) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[i]); };
+  if (data.size() >= 2 && byte(0) == 0x1f && byte(1) == 0x8b) return true;
+  if (data.size() >= 4 && byte(0) == 0x28 && byte(1) == 0xb5 && byte(2) == 0x2f && byte(3) == 0xfd) return true;
+  return data.size() >= 262 && data.compare(257, 5, "ustar") == 0;
+}
 
 // K=V pairs of --build-arg and --label; a --build-arg without '=' takes the variable from the
 // environment (and is dropped when it is not set), as Docker does.
@@ -56,11 +66,6 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   if (!checkArgs("build", p.args, 1, 1, status)) return status;
 
   build::BuildOptions opt;
-  opt.context = p.args[0];
-  if (opt.context == "-") return reportError("build: a context read from stdin is not supported yet");
-  if (!isDirectory(opt.context)) return reportError("build: unable to prepare context: path \"" + opt.context + "\" not found");
-  if (file == "-") return reportError("build: a Dockerfile read from stdin is not supported yet");
-  opt.dockerfile = file;
   for (const std::string& t : tags) {
     auto ref = oci::Reference::parse(t);
     if (!ref) return reportError("invalid argument \"" + t + "\" for \"-t, --tag\" flag: " + ref.error().message());
@@ -83,8 +88,33 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   if (progressMode != "auto" && progressMode != "plain" && progressMode != "tty")
     return reportError("build: invalid progress mode \"" + progressMode + "\" (auto, plain or tty)");
 
+  if (p.args[0] != "-") {
+    opt.context = p.args[0];
+    if (!isDirectory(opt.context))
+      return reportError("build: unable to prepare context: path \"" + opt.context + "\" not found");
+  }
+
   auto s = openStore(g);
   if (!s) return reportError(s.error());
+  // stdin is kept in the store's tmp/ while the build reads it: a context tar, or a Dockerfile.
+  TempDir stdinCopy;
+  if (p.args[0] == "-" || file == "-") {
+    if (p.args[0] == "-" && file == "-")
+      return reportError("build: the context and the Dockerfile cannot both be read from stdin");
+    auto copied = TempDir::create(s->tmpDir(), "stdin-");
+    if (!copied) return reportError(copied.error());
+    stdinCopy = std::move(*copied);
+    const std::string path = stdinCopy.path() + "/stdin";
+    auto data = readAll(STDIN_FILENO);
+    if (!data) return reportError(data.error().wrap("build: read stdin"));
+    if (file == "-" || !looksLikeTar(*data)) {
+      opt.dockerfileText = std::move(*data);  // `build - < Dockerfile`: no context
+    } else {
+      if (auto st = writeFileAtomic(path, *data); !st) return reportError(st.error());
+      opt.contextTar = path;
+    }
+  }
+  if (file != "-") opt.dockerfile = file;
   build::Progress progress(stderr, quiet);
   bool stepFailed = false;
   auto record = build::build(*s, opt, progress, stepFailed);

@@ -82,6 +82,40 @@ ok strata run --rm "$out" cat /out
 printf 'FROM base:1\nCOPY secret.key /\n' >"$ctx/Dockerfile.ignored"
 expect_error --names '"/secret.key": not found' strata build -q -f "$ctx/Dockerfile.ignored" "$ctx"
 
+note "the context as a tar on stdin; the Dockerfile on stdin (-f -, or alone: no context)"
+tar -C "$ctx" -czf "$E2E_TMP/ctx.tar.gz" .
+run_in "$E2E_TMP/ctx.tar.gz" strata build -q -
+assert_eq 0 "$status" "context tar on stdin: $err"
+assert_eq "$(strata image inspect --format '{{.Id}}' app:3)" "$out" "the same context gives the same image"
+printf 'FROM base:1\nCOPY src/b.txt /b\n' >"$E2E_TMP/Dockerfile.stdin"
+run_in "$E2E_TMP/Dockerfile.stdin" strata build -q -f - "$ctx"
+assert_eq 0 "$status" "-f -: $err"
+ok strata run --rm "$out" cat /b
+assert_eq two "$out"
+printf 'FROM base:1\nRUN echo no context > /n\n' >"$E2E_TMP/Dockerfile.alone"
+run_in "$E2E_TMP/Dockerfile.alone" strata build -q -
+assert_eq 0 "$status" "a Dockerfile alone on stdin: $err"
+ok strata run --rm "$out" cat /n
+assert_eq "no context" "$out"
+
+note "RUN --mount: a cache directory outlives builds, tmpfs and context binds leave no trace"
+cat >"$ctx/Dockerfile.mounts" <<'DF'
+FROM base:1
+RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /runs
+RUN --mount=type=tmpfs,target=/scratch echo x > /scratch/file
+RUN --mount=type=bind,source=src,target=/ctx cp /ctx/b.txt /b-from-bind
+DF
+ok strata build --no-cache -q -f "$ctx/Dockerfile.mounts" -t mounts:1 "$ctx"
+ok strata build --no-cache -q -f "$ctx/Dockerfile.mounts" -t mounts:2 "$ctx"
+ok strata run --rm mounts:2 sh -c 'cat /runs /b-from-bind; ls -d /var/cache/app /scratch /ctx 2>&1 | wc -l'
+assert_eq "2
+two
+3" "$(printf '%s\n' "$out" | tr -d ' ')"
+ok strata run --rm mounts:2 sh -c 'ls /var/cache/app /scratch /ctx 2>/dev/null | wc -l'
+assert_eq 0 "$(printf '%s' "$out" | tr -d ' ')" "mount points the image lacked are not in it"
+printf 'FROM base:1\nRUN --mount=type=secret,id=token true\n' >"$ctx/Dockerfile.secret"
+expect_error --names "type=secret" strata build -q -f "$ctx/Dockerfile.secret" "$ctx"
+
 note "a failing RUN: exit status 1, the line and the exit code named"
 printf 'FROM base:1\n\nRUN echo before && exit 3\n' >"$ctx/Dockerfile.fail"
 run strata build -f "$ctx/Dockerfile.fail" "$ctx"
