@@ -9,6 +9,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "build/cache.h"
@@ -270,35 +271,36 @@ class Builder {
                     return {};
                   });
     }
-    if (const auto* run = std::get_if<dockerfile::RunInstruction>(&ins)) {
+    // RUN, COPY and ADD: a numbered step whose failure is shown under it, then returned.
+    const auto fileStep = [&](const std::function<Status(int)>& fn) -> Status {
       const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
-      auto st = runInstruction(r, args, *run, vertex);
+      auto st = fn(vertex);
       if (!st) {
         progress_.error(vertex, st.error().message());
         return at(st.error());
       }
       return {};
+    };
+    if (const auto* run = std::get_if<dockerfile::RunInstruction>(&ins)) {
+      if (run->security == "insecure") return at(Error::invalid("RUN --security=insecure is not supported"));
+      return fileStep([&](int vertex) { return runInstruction(r, args, *run, vertex); });
     }
     if (const auto* copy = std::get_if<dockerfile::CopyInstruction>(&ins)) {
-      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
-      auto st = copyInstruction(r, args, copy->paths, copy->from, copy->chown, copy->chmod, stageIndex, vertex, "COPY");
-      if (!st) {
-        progress_.error(vertex, st.error().message());
-        return at(st.error());
-      }
-      return {};
+      if (copy->parents) return at(Error::invalid("COPY --parents is not supported yet"));
+      if (!copy->excludes.empty()) return at(Error::invalid("COPY --exclude is not supported yet"));
+      const CopyFlags flags{copy->from, copy->chown, copy->chmod, copy->link, "COPY"};
+      return fileStep([&](int vertex) { return copyInstruction(r, args, copy->paths, flags, stageIndex, vertex); });
     }
     if (const auto* add = std::get_if<dockerfile::AddInstruction>(&ins)) {
       for (const std::string& src : add->paths.sources)
         if (src.find("://") != std::string::npos)
           return at(Error::invalid("ADD of a URL is not supported yet: " + src));
-      const int vertex = progress_.begin(fmt::format("[{}{}/{}] {}", label, ++number, total, command.original));
-      auto st = copyInstruction(r, args, add->paths, "", add->chown, add->chmod, stageIndex, vertex, "ADD");
-      if (!st) {
-        progress_.error(vertex, st.error().message());
-        return at(st.error());
-      }
-      return {};
+      if (!add->checksum.empty())
+        return at(Error::invalid("ADD --checksum can only be used with HTTP(S) sources"));
+      if (add->keepGitDir) return at(Error::invalid("ADD --keep-git-dir can only be used with Git sources"));
+      if (!add->excludes.empty()) return at(Error::invalid("ADD --exclude is not supported yet"));
+      const CopyFlags flags{"", add->chown, add->chmod, add->link, "ADD"};
+      return fileStep([&](int vertex) { return copyInstruction(r, args, add->paths, flags, stageIndex, vertex); });
     }
     return at(Error::invalid("unsupported instruction " + command.keyword));
   }
@@ -427,9 +429,18 @@ class Builder {
     return failInvalid("unknown mount type");
   }
 
+  struct CopyFlags {
+    std::string from, chown, chmod;
+    bool link;
+    const char* name;  // "COPY" or "ADD"
+  };
+
   Status copyInstruction(StageResult& r, const StageArgs& args, const dockerfile::SourcesAndDest& paths,
-                         const std::string& fromFlag, const std::string& chownFlag, const std::string& chmodFlag,
-                         std::size_t stageIndex, int vertex, const char* name) {
+                         const CopyFlags& flags, std::size_t stageIndex, int vertex) {
+    const std::string& fromFlag = flags.from;
+    const std::string& chownFlag = flags.chown;
+    const std::string& chmodFlag = flags.chmod;
+    const char* name = flags.name;
     const dockerfile::ShellLexer lexer(dockerfile::ShellOptions{.escape = file_.escape});
     const Vars scope = dockerfile::expansionVars(args.inScope(), r.state.config.config.env);
     CopyStep cs;
@@ -493,8 +504,10 @@ class Builder {
     if (cs.contextRoot.empty()) cs.contextRoot = context_.root();
     const std::string description = fmt::format("copy\n{}\n{}\nchown={}\nchmod={}\n{}", history, dest, cs.chown,
                                                 cs.chmod ? std::to_string(*cs.chmod) : "", sourceKey);
-    return step(r, description, vertex, [&](ImageState& state) -> Status {
-      cs.lowerDirs = layerDirs(state);
+    return step(r, description + (flags.link ? "\nlink" : ""), vertex, [&](ImageState& state) -> Status {
+      // --link writes its layer on its own, as into an empty file system: nothing of the image
+      // (its directories, its symlinks) takes part.
+      if (!flags.link) cs.lowerDirs = layerDirs(state);
       auto layer = runInUpper([&](const std::string& upper) { return copyStep(cs, upper, store_.tmpDir()); });
       if (!layer) return fail(std::move(layer).error());
       commit(state, history, *layer);
