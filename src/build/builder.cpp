@@ -7,7 +7,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <charconv>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -75,12 +79,38 @@ class Builder {
       : store_(s), opt_(opt), progress_(progress), file_(file), plan_(plan), context_(context),
         cache_(s), fileName_(std::move(fileName)) {}
 
-  bool stepFailed = false;
+  std::atomic<bool> stepFailed = false;
 
+  // Every needed stage runs on a thread of its own as soon as the stages it uses are done, so
+  // independent stages build in parallel. A stage whose dependency failed fails with its error;
+  // the target's result (or the first error in plan order) is returned once all have finished.
   Result<StageResult> run() {
-    for (std::size_t index : plan_.order) results_[index] = TRY(buildStage(index));
-    return results_.at(plan_.target);
+    std::map<std::size_t, std::promise<Result<StageResult>>> promises;
+    for (std::size_t index : plan_.order) {
+      promises[index];
+      results_[index] = promises[index].get_future().share();
+    }
+    std::vector<std::thread> threads;
+    for (std::size_t index : plan_.order) {
+      threads.emplace_back([this, index, &promises] {
+        for (std::size_t dep : plan_.stages[index].dependsOn) {
+          const Result<StageResult>& d = results_.at(dep).get();
+          if (!d) {
+            promises[index].set_value(fail(d.error()));
+            return;
+          }
+        }
+        promises[index].set_value(buildStage(index));
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (std::size_t index : plan_.order)
+      if (const Result<StageResult>& r = results_.at(index).get(); !r) return fail(r.error());
+    return results_.at(plan_.target).get();
   }
+
+  // The finished result of a stage this one depends on (run() has waited for it).
+  const StageResult& stageResult(std::size_t index) const { return *results_.at(index).get(); }
 
  private:
   std::string located(int line, const std::string& message) const {
@@ -94,7 +124,7 @@ class Builder {
         r.key = "scratch";
         break;
       case PlannedStage::Base::Stage:
-        r = results_.at(p.baseStage);
+        r = stageResult(p.baseStage);
         break;
       case PlannedStage::Base::Image: {
         auto record = image::resolve(store_, p.image);
@@ -416,6 +446,7 @@ class Builder {
         if (!m.from.empty()) return failInvalid("RUN --mount=type=bind,from=... is not supported yet");
         if (!m.readOnly) return failInvalid("RUN --mount=type=bind,rw is not supported yet");
         const std::string source = m.source.empty() ? "." : m.source;
+        std::lock_guard lock(contextMutex_);
         std::vector<ContextEntry> found = TRY(context_.resolve(source));
         if (found.size() != 1) return failInvalid("RUN --mount source \"" + source + "\" must name one path");
         key += "bind " + source + " " + target + " " + TRY(context_.checksum({source})).str() + "\n";
@@ -473,7 +504,7 @@ class Builder {
     if (!from.empty()) {
       cs.patterns = sources;
       if (auto stageRef = stageReference(plan_, from, stageIndex)) {
-        const StageResult& src = results_.at(*stageRef);
+        const StageResult& src = stageResult(*stageRef);
         cs.sourceLowerDirs = layerDirs(src.state);
         sourceKey = "stage:" + src.key;
       } else {
@@ -488,6 +519,7 @@ class Builder {
       }
     } else if (!sources.empty()) {
       cs.contextRoot = context_.root();
+      std::lock_guard lock(contextMutex_);
       for (const std::string& s : sources)
         for (const ContextEntry& top : TRY(context_.resolve(s))) cs.items.push_back(TRY(contextItem(top)));
       sourceKey = "context:" + TRY(context_.checksum(sources)).str();
@@ -516,7 +548,8 @@ class Builder {
   }
 
   // A context source and what is below it. A source that is a symlink is copied as what it
-  // points to (inside the context), under the link's name, as BuildKit follows it.
+  // points to (inside the context), under the link's name, as BuildKit follows it. The caller
+  // holds contextMutex_.
   Result<CopyItem> contextItem(const ContextEntry& top) const {
     CopyItem item;
     ContextEntry current = top;
@@ -541,7 +574,8 @@ class Builder {
   Context& context_;
   BuildCache cache_;
   std::string fileName_;
-  std::map<std::size_t, StageResult> results_;
+  std::map<std::size_t, std::shared_future<Result<StageResult>>> results_;
+  mutable std::mutex contextMutex_;  // the context (and its stat cache) is used by one thread at a time
 };
 
 }  // namespace

@@ -4,10 +4,14 @@
 //   #5 [2/4] RUN make
 //   #5 0.213 compiling...
 //   #5 DONE 1.2s
+//
+// Safe to use from several threads (stages build in parallel): each line is written whole.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -29,13 +33,18 @@ class Progress {
   void note(int vertex, std::string_view text);
 
  private:
-  void flushPartial(int vertex);
+  struct Vertex {
+    std::chrono::steady_clock::time_point started;
+    std::string partial;  // output after its last newline
+  };
+  void flushPartial(int vertex, Vertex& v);
+  double elapsed(const Vertex& v) const;
 
   std::FILE* out_;
   bool quiet_;
+  std::mutex mutex_;
   int next_ = 1;
-  std::chrono::steady_clock::time_point started_;
-  std::string partial_;  // output of the current vertex after its last newline
+  std::map<int, Vertex> vertices_;
 };
 
 }  // namespace strata::build

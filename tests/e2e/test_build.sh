@@ -129,6 +129,25 @@ for flag in "COPY --parents src/a.txt /x/" "COPY --exclude=*.txt src /x/" "ADD -
   assert_match "$err" "(not supported yet|only be used)" "$flag: $err"
 done
 
+note "independent stages build at the same time"
+# Each stage waits (up to 10 s) for a mark the other leaves in a shared cache mount: the build
+# succeeds only when both run at once.
+cat >"$ctx/Dockerfile.parallel" <<'DF'
+FROM base:1 AS left
+RUN --mount=type=cache,id=rendezvous,target=/sync touch /sync/left && \
+    for i in $(seq 100); do [ -e /sync/right ] && break; sleep 0.1; done; [ -e /sync/right ] && echo met > /met
+FROM base:1 AS right
+RUN --mount=type=cache,id=rendezvous,target=/sync touch /sync/right && \
+    for i in $(seq 100); do [ -e /sync/left ] && break; sleep 0.1; done; [ -e /sync/left ] && echo met > /met
+FROM base:1
+COPY --from=left /met /left
+COPY --from=right /met /right
+DF
+ok strata build --no-cache -q -f "$ctx/Dockerfile.parallel" "$ctx"
+ok strata run --rm "$out" cat /left /right
+assert_eq "met
+met" "$out"
+
 note "a failing RUN: exit status 1, the line and the exit code named"
 printf 'FROM base:1\n\nRUN echo before && exit 3\n' >"$ctx/Dockerfile.fail"
 run strata build -f "$ctx/Dockerfile.fail" "$ctx"
