@@ -3,10 +3,14 @@
 # import it as busybox:latest, list, inspect and trace it, tag it, save it in both archive
 # formats, and load it into a second, fresh store. Then run containers from it (in the
 # foreground and detached: ps, logs, exec, stop), change one, look at its diff, commit it as a
-# new image with a message and an author, read that image's history and run it.
+# new image with a message and an author, read that image's history and run it. Then build
+# images from Dockerfiles: a two-stage build on busybox (and its cached rebuild), and the seeds'
+# nginx example on a Debian base made with debootstrap.
 #
 #   scripts/demo.sh            uses a throwaway store (or $STRATA_ROOT when set)
 #   STRATA_BIN=path/to/strata scripts/demo.sh
+#   STRATA_DEMO_NGINX=0        skips the nginx example (it needs Debian's archive, once: the
+#                              debootstrap base is kept in /var/tmp/strata-demo-cache)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -145,5 +149,67 @@ echo "(no /newdir in busybox:latest, as expected)"
 step "strata rm demo-sleeper demo-changer && strata ps -a"
 strata rm demo-sleeper demo-changer
 strata ps -a
+
+step "strata build: a two-stage Dockerfile (build tools stay in the first stage)"
+ctx="$work/hello"
+mkdir -p "$ctx"
+echo "hello from the build context" >"$ctx/hello.txt"
+cat >"$ctx/Dockerfile" <<'DF'
+FROM busybox:latest AS builder
+RUN echo "made in the builder stage" > /message
+FROM busybox:latest
+COPY --from=builder /message /message
+COPY hello.txt /hello.txt
+CMD ["cat", "/message", "/hello.txt"]
+DF
+cat "$ctx/Dockerfile"
+strata build -t demo/hello:1 "$ctx"
+
+step "strata run --rm demo/hello:1"
+strata run --rm demo/hello:1
+
+step "strata build -t demo/hello:2 again: every step comes from the cache, same image ID"
+strata build -t demo/hello:2 "$ctx"
+strata images demo/hello
+
+step "strata history demo/hello:1"
+strata history demo/hello:1
+
+if [ "${STRATA_DEMO_NGINX:-1}" != 0 ]; then
+  step "the seeds' nginx example: a Debian base from debootstrap, imported as debian:bookworm"
+  cache=/var/tmp/strata-demo-cache
+  base_tar="$cache/debian-bookworm-minbase.tar"
+  if [ ! -s "$base_tar" ]; then
+    command -v debootstrap >/dev/null || { echo "demo: debootstrap is not installed" >&2; exit 1; }
+    mkdir -p "$cache"
+    rm -rf "$cache/rootfs-tmp"
+    debootstrap --variant=minbase bookworm "$cache/rootfs-tmp" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 ||
+      { echo "demo: debootstrap failed (see $cache/debootstrap.log)" >&2; exit 1; }
+    tar -C "$cache/rootfs-tmp" --numeric-owner -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
+    rm -rf "$cache/rootfs-tmp"
+  fi
+  strata import "$base_tar" debian:bookworm
+
+  nginx_ctx="$work/nginx"
+  mkdir -p "$nginx_ctx"
+  printf '<html><body><h1>Hello from nginx, built by strata</h1></body></html>\n' >"$nginx_ctx/index.html"
+  cat >"$nginx_ctx/Dockerfile" <<'DF'
+FROM debian:bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends nginx && rm -rf /var/lib/apt/lists/*
+COPY index.html /var/www/html/index.html
+EXPOSE 80
+CMD ["nginx", "-g", "daemon off;"]
+DF
+  cat "$nginx_ctx/Dockerfile"
+  step "strata build --network host -t hellonginx:1 (apt-get needs the network)"
+  strata build --network host -t hellonginx:1 "$nginx_ctx"
+
+  step "strata run --rm hellonginx:1 sh -c 'nginx -v; nginx -t; cat /var/www/html/index.html'"
+  strata run --rm hellonginx:1 sh -c 'nginx -v 2>&1; nginx -t 2>&1; cat /var/www/html/index.html'
+
+  step "strata history hellonginx:1"
+  strata history hellonginx:1
+  echo "(publishing the page with 'run -d -p 8080:80' comes with strata's bridge network)"
+fi
 
 printf '\ndemo finished\n'
