@@ -19,6 +19,7 @@
 #include "build/cache.h"
 #include "build/context.h"
 #include "build/copy_step.h"
+#include "build/fetch.h"
 #include "build/plan.h"
 #include "build/run_step.h"
 #include "dockerfile/apply.h"
@@ -39,6 +40,7 @@ namespace {
 using dockerfile::Vars;
 
 constexpr const char* kHistoryComment = "buildkit.dockerfile.v0";
+constexpr uint64_t kMaxDownload = uint64_t(8) << 30;  // ADD of a URL: 8 GiB at most
 
 // A stage's ARGs in declaration order; a value is absent when neither a default, a --build-arg
 // nor a global ARG gave one.
@@ -322,14 +324,14 @@ class Builder {
       return fileStep([&](int vertex) { return copyInstruction(r, args, copy->paths, flags, stageIndex, vertex); });
     }
     if (const auto* add = std::get_if<dockerfile::AddInstruction>(&ins)) {
+      std::size_t urls = 0;
       for (const std::string& src : add->paths.sources)
-        if (src.find("://") != std::string::npos)
-          return at(Error::invalid("ADD of a URL is not supported yet: " + src));
-      if (!add->checksum.empty())
-        return at(Error::invalid("ADD --checksum can only be used with HTTP(S) sources"));
+        if (isUrl(src)) ++urls;
+      if (!add->checksum.empty() && (urls != 1 || add->paths.sources.size() != 1))
+        return at(Error::invalid("ADD --checksum can only be used with one HTTP(S) source"));
       if (add->keepGitDir) return at(Error::invalid("ADD --keep-git-dir can only be used with Git sources"));
       if (!add->excludes.empty()) return at(Error::invalid("ADD --exclude is not supported yet"));
-      const CopyFlags flags{"", add->chown, add->chmod, add->link, "ADD"};
+      const CopyFlags flags{"", add->chown, add->chmod, add->link, "ADD", add->checksum};
       return fileStep([&](int vertex) { return copyInstruction(r, args, add->paths, flags, stageIndex, vertex); });
     }
     return at(Error::invalid("unsupported instruction " + command.keyword));
@@ -463,8 +465,11 @@ class Builder {
   struct CopyFlags {
     std::string from, chown, chmod;
     bool link;
-    const char* name;  // "COPY" or "ADD"
+    const char* name;      // "COPY" or "ADD"
+    std::string checksum;  // ADD --checksum of its one URL source
   };
+
+  static bool isUrl(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
   Status copyInstruction(StageResult& r, const StageArgs& args, const dockerfile::SourcesAndDest& paths,
                          const CopyFlags& flags, std::size_t stageIndex, int vertex) {
@@ -476,6 +481,7 @@ class Builder {
     const Vars scope = dockerfile::expansionVars(args.inScope(), r.state.config.config.env);
     CopyStep cs;
     cs.unpackArchives = std::string_view(name) == "ADD";
+    std::vector<TempDir> downloads;  // kept until the step has copied them
     std::vector<std::string> sources;
     for (const std::string& s : paths.sources) sources.push_back(TRY(lexer.processWord(s, scope)));
     std::string dest = TRY(lexer.processWord(paths.dest, scope));
@@ -518,11 +524,27 @@ class Builder {
         sourceKey = "image:" + record->id.str();
       }
     } else if (!sources.empty()) {
+      // ADD's URLs are fetched now: their content is part of the step's key.
+      std::vector<std::string> local;
+      for (const std::string& src : sources) {
+        if (!cs.unpackArchives || !isUrl(src)) {
+          local.push_back(src);
+          continue;
+        }
+        downloads.push_back(TRY(TempDir::create(store_.tmpDir(), "fetch-")));
+        Download d = TRY(fetchUrl(src, downloads.back().path(), kMaxDownload));
+        if (!flags.checksum.empty() && d.digest.str() != flags.checksum)
+          return failInvalid(fmt::format("digest mismatch {}: {}", flags.checksum, d.digest.str()));
+        cs.fetched.push_back({d.path, d.fileName, d.mtime});
+        sourceKey += "url:" + src + " " + d.digest.str() + "\n";
+      }
       cs.contextRoot = context_.root();
-      std::lock_guard lock(contextMutex_);
-      for (const std::string& s : sources)
-        for (const ContextEntry& top : TRY(context_.resolve(s))) cs.items.push_back(TRY(contextItem(top)));
-      sourceKey = "context:" + TRY(context_.checksum(sources)).str();
+      if (!local.empty()) {
+        std::lock_guard lock(contextMutex_);
+        for (const std::string& s : local)
+          for (const ContextEntry& top : TRY(context_.resolve(s))) cs.items.push_back(TRY(contextItem(top)));
+        sourceKey += "context:" + TRY(context_.checksum(local)).str();
+      }
     }
     for (const dockerfile::Heredoc& doc : paths.inlineSources) {
       std::string content = doc.content;

@@ -131,6 +131,21 @@ class Writer {
     return finish(target, perm, uid, gid, e);
   }
 
+  // A regular file whose content comes from an open fd (a download) instead of the source root.
+  Status putFromFd(const std::string& target, const ContextEntry& e, int in) {
+    struct stat existing;
+    if (::lstat(target.c_str(), &existing) == 0) {
+      if (S_ISDIR(existing.st_mode))
+        return failInvalid("cannot replace directory `" + target + "` with a non-directory");
+      if (::unlink(target.c_str()) < 0) return failErrno("replace `" + target + "`");
+    }
+    if (::lseek(in, 0, SEEK_SET) < 0) return failErrno("rewind the download of `" + e.path + "`");
+    UniqueFd out = TRY(openFile(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    TRYV_CTX(copyData(in, out.get()), "copy `" + e.path + "`");
+    return finish(target, chmod_ ? *chmod_ : (e.st.st_mode & 07777), owner_ ? owner_->uid : 0,
+                  owner_ ? owner_->gid : 0, e);
+  }
+
   // Directory times last: writing into a directory changes its mtime.
   Status restoreDirectoryTimes() {
     for (auto it = dirTimes_.rbegin(); it != dirTimes_.rend(); ++it) {
@@ -326,7 +341,8 @@ Result<bool> unpackIfArchive(int sourceRoot, bool inRoot, const ContextEntry& e,
   return true;
 }
 
-Status copyInto(const CopyStep& step, std::vector<CopyItem> items, int sourceRoot, bool inRoot) {
+Status copyInto(const CopyStep& step, std::vector<CopyItem> items, int sourceRoot, bool inRoot,
+                const std::vector<UniqueFd>& fetchedFds) {
   std::optional<Ownership> owner;
   if (!step.chown.empty()) owner = resolveChown(step.chown);
   else if (!inRoot) owner = Ownership{0, 0};  // context files belong to root in the image
@@ -334,7 +350,7 @@ Status copyInto(const CopyStep& step, std::vector<CopyItem> items, int sourceRoo
 
   const bool slash = step.dest.size() > 1 && step.dest.back() == '/';
   const std::string dest = cleanPath(step.dest);
-  std::size_t sources = step.inlineFiles.size();
+  std::size_t sources = step.inlineFiles.size() + step.fetched.size();
   for (const CopyItem& item : items) sources += item.entries.empty() ? 0 : 1;
   const bool destIsDir = slash || sources > 1 || isDirectory(dest);
   const std::optional<Ownership> dirOwner = step.chown.empty() ? std::nullopt : owner;
@@ -371,6 +387,19 @@ Status copyInto(const CopyStep& step, std::vector<CopyItem> items, int sourceRoo
     if (::fchown(out.get(), o.uid, o.gid) < 0) return failErrno("chown `" + target + "`");
     if (::fchmod(out.get(), step.chmod ? *step.chmod : 0644) < 0) return failErrno("chmod `" + target + "`");
   }
+  for (std::size_t i = 0; i < step.fetched.size(); ++i) {
+    const FetchedFile& f = step.fetched[i];
+    const std::string target = destIsDir ? join(dest, f.name) : dest;
+    ContextEntry e;
+    e.path = f.name;
+    if (::fstat(fetchedFds[i].get(), &e.st) < 0) return failErrno("stat the download of `" + f.name + "`");
+    e.st.st_mode = S_IFREG | 0600;  // what ADD gives a remote file
+    e.st.st_uid = 0;
+    e.st.st_gid = 0;
+    e.st.st_nlink = 1;
+    e.st.st_mtim = timespec{static_cast<time_t>(f.mtime), 0};
+    TRYV(writer.putFromFd(target, e, fetchedFds[i].get()));
+  }
   return writer.restoreDirectoryTimes();
 }
 
@@ -390,6 +419,9 @@ Status copyStep(const CopyStep& step, const std::string& upperDir, const std::st
 
   UniqueFd context;
   if (!step.sourceLowerDirs) context = TRY(openFile(step.contextRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Downloads are opened before the child enters the image's file system.
+  std::vector<UniqueFd> fetchedFds;
+  for (const FetchedFile& f : step.fetched) fetchedFds.push_back(TRY(openFile(f.hostPath, O_RDONLY | O_CLOEXEC)));
   return runtime::withOverlays(overlays, scratchDir, [&](const std::vector<std::string>& roots) -> Status {
     int sourceRoot = context.get();
     UniqueFd stageRoot;
@@ -398,11 +430,11 @@ Status copyStep(const CopyStep& step, const std::string& upperDir, const std::st
       sourceRoot = stageRoot.get();
     }
     if (::chroot(roots[0].c_str()) < 0 || ::chdir("/") < 0) return failErrno("enter the image's file system");
-    if (!step.sourceLowerDirs) return copyInto(step, step.items, sourceRoot, false);
+    if (!step.sourceLowerDirs) return copyInto(step, step.items, sourceRoot, false, fetchedFds);
     std::vector<CopyItem> items;
     for (const std::string& p : step.patterns)
       for (CopyItem& item : TRY(resolveInRoot(sourceRoot, p))) items.push_back(std::move(item));
-    return copyInto(step, std::move(items), sourceRoot, true);
+    return copyInto(step, std::move(items), sourceRoot, true, fetchedFds);
   });
 }
 

@@ -28,6 +28,12 @@ struct InlineFile {  // a heredoc source: `COPY <<EOF /dest`
   std::string content;
 };
 
+struct FetchedFile {  // ADD of a URL, already downloaded: written with mode 0600 (or --chmod)
+  std::string hostPath;
+  std::string name;
+  int64_t mtime = 0;
+};
+
 struct CopyStep {
   std::vector<std::string> lowerDirs;  // the image's layer trees, top-most first
   // Where sources come from: the context (contextRoot + items), or the layers of another stage
@@ -37,6 +43,7 @@ struct CopyStep {
   std::optional<std::vector<std::string>> sourceLowerDirs;
   std::vector<std::string> patterns;
   std::vector<InlineFile> inlineFiles;
+  std::vector<FetchedFile> fetched;
   std::string dest;                // absolute; a trailing '/' means "a directory"
   std::string chown;               // "user[:group]" by name or id; "" keeps the source owner
                                    // (context files: root)

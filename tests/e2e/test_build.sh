@@ -148,6 +148,24 @@ ok strata run --rm "$out" cat /left /right
 assert_eq "met
 met" "$out"
 
+note "ADD of a URL (a server on 127.0.0.1), with and without --checksum"
+mkdir -p "$E2E_TMP/www"
+echo "served over http" >"$E2E_TMP/www/remote.txt"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$E2E_TMP/www" "$port" >/dev/null 2>&1 &
+echo $! >"$E2E_TMP/http.shim-pid"  # stopped at exit by lib.sh
+for _ in $(seq 1 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/remote.txt')" 2>/dev/null && break; sleep 0.1; done
+sum=$(sha256sum "$E2E_TMP/www/remote.txt" | cut -d' ' -f1)
+printf 'FROM base:1\nADD --checksum=sha256:%s http://127.0.0.1:%s/remote.txt /downloads/\n' "$sum" "$port" >"$ctx/Dockerfile.url"
+ok strata build -q -f "$ctx/Dockerfile.url" -t url:1 "$ctx"
+ok strata run --rm url:1 sh -c 'cat /downloads/remote.txt; stat -c %a /downloads/remote.txt'
+assert_eq "served over http
+600" "$out"
+printf 'FROM base:1\nADD --checksum=sha256:%064d http://127.0.0.1:%s/remote.txt /x\n' 0 "$port" >"$ctx/Dockerfile.badsum"
+expect_error --names "digest mismatch" strata build -q -f "$ctx/Dockerfile.badsum" "$ctx"
+printf 'FROM base:1\nADD http://127.0.0.1:%s/missing.txt /x\n' "$port" >"$ctx/Dockerfile.404"
+expect_error --names "missing.txt" strata build -q -f "$ctx/Dockerfile.404" "$ctx"
+
 note "a failing RUN: exit status 1, the line and the exit code named"
 printf 'FROM base:1\n\nRUN echo before && exit 3\n' >"$ctx/Dockerfile.fail"
 run strata build -f "$ctx/Dockerfile.fail" "$ctx"
