@@ -294,11 +294,16 @@ class Builder {
       });
     }
     if (dockerfile::isMetadata(ins)) {
+      // Stage facts change whether the step runs or comes from the cache.
+      const bool setsCmd = std::holds_alternative<dockerfile::CmdInstruction>(ins);
+      const dockerfile::StageFacts before = facts;
+      if (setsCmd) facts.cmdSet = true;
       return step(r, "meta\n" + command.original + "\n" + serializeArgs(args), 0,
                   [&](ImageState& state) -> Status {
-                    auto history = dockerfile::applyMetadata(state.config, facts, ins, args.inScope(), file_.escape);
+                    dockerfile::StageFacts applied = before;
+                    auto history = dockerfile::applyMetadata(state.config, applied, ins, args.inScope(), file_.escape);
                     if (!history) return at(history.error());
-                    if (std::holds_alternative<dockerfile::CmdInstruction>(ins)) state.config.config.argsEscaped = true;
+                    if (setsCmd) state.config.config.argsEscaped = true;
                     commit(state, *history, std::nullopt);
                     return {};
                   });

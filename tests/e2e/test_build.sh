@@ -63,6 +63,14 @@ ok strata run --rm app:5
 assert_eq "hi uno" "$out"
 assert_contains "$(strata history --no-trunc app:5)" "RUN |1 GREETING=hi /bin/sh -c echo"
 
+note "a cached CMD still counts: a changed ENTRYPOINT after it keeps the stage's CMD"
+printf 'FROM base:1\nCMD ["stage-cmd"]\nENTRYPOINT ["/bin/echo", "one"]\n' >"$ctx/Dockerfile.cmd"
+ok strata build -q -f "$ctx/Dockerfile.cmd" "$ctx"
+printf 'FROM base:1\nCMD ["stage-cmd"]\nENTRYPOINT ["/bin/echo", "two"]\n' >"$ctx/Dockerfile.cmd"
+ok strata build -q -f "$ctx/Dockerfile.cmd" "$ctx"
+ok strata run --rm "$out"
+assert_eq "two stage-cmd" "$out"
+
 note "--label, --target and .dockerignore"
 cat >"$ctx/Dockerfile.multi" <<'DF'
 FROM base:1 AS builder
