@@ -324,8 +324,7 @@ class Builder {
     }
     if (const auto* copy = std::get_if<dockerfile::CopyInstruction>(&ins)) {
       if (copy->parents) return at(Error::invalid("COPY --parents is not supported yet"));
-      if (!copy->excludes.empty()) return at(Error::invalid("COPY --exclude is not supported yet"));
-      const CopyFlags flags{copy->from, copy->chown, copy->chmod, copy->link, "COPY"};
+      const CopyFlags flags{copy->from, copy->chown, copy->chmod, copy->link, "COPY", "", copy->excludes};
       return fileStep([&](int vertex) { return copyInstruction(r, args, copy->paths, flags, stageIndex, vertex); });
     }
     if (const auto* add = std::get_if<dockerfile::AddInstruction>(&ins)) {
@@ -335,8 +334,7 @@ class Builder {
       if (!add->checksum.empty() && (urls != 1 || add->paths.sources.size() != 1))
         return at(Error::invalid("ADD --checksum can only be used with one HTTP(S) source"));
       if (add->keepGitDir) return at(Error::invalid("ADD --keep-git-dir can only be used with Git sources"));
-      if (!add->excludes.empty()) return at(Error::invalid("ADD --exclude is not supported yet"));
-      const CopyFlags flags{"", add->chown, add->chmod, add->link, "ADD", add->checksum};
+      const CopyFlags flags{"", add->chown, add->chmod, add->link, "ADD", add->checksum, add->excludes};
       return fileStep([&](int vertex) { return copyInstruction(r, args, add->paths, flags, stageIndex, vertex); });
     }
     return at(Error::invalid("unsupported instruction " + command.keyword));
@@ -472,6 +470,7 @@ class Builder {
     bool link;
     const char* name;      // "COPY" or "ADD"
     std::string checksum;  // ADD --checksum of its one URL source
+    std::vector<std::string> excludes;  // --exclude patterns (.dockerignore grammar)
   };
 
   static bool isUrl(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
@@ -511,7 +510,10 @@ class Builder {
     history += " " + destAsWritten + " # buildkit";
 
     std::string sourceKey;
+    std::vector<std::string> excludes;
+    for (const std::string& e : flags.excludes) excludes.push_back(TRY(lexer.processWord(e, scope)));
     const std::string from = TRY(lexer.processWord(fromFlag, scope));
+    if (!from.empty() && !excludes.empty()) return failInvalid("--exclude with --from is not supported yet");
     if (!from.empty()) {
       cs.patterns = sources;
       if (auto stageRef = stageReference(plan_, from, stageIndex)) {
@@ -550,6 +552,10 @@ class Builder {
           for (const ContextEntry& top : TRY(context_.resolve(s))) cs.items.push_back(TRY(contextItem(top)));
         sourceKey += "context:" + TRY(context_.checksum(local)).str();
       }
+      if (!flags.excludes.empty()) {
+        for (CopyItem& item : cs.items) TRYV(exclude(item, excludes));
+        for (const std::string& e : excludes) sourceKey += "\nexclude:" + e;
+      }
     }
     for (const dockerfile::Heredoc& doc : paths.inlineSources) {
       std::string content = doc.content;
@@ -572,6 +578,32 @@ class Builder {
       commit(state, history, *layer);
       return {};
     });
+  }
+
+  // Drops what --exclude patterns name from a context source: paths are matched relative to the
+  // source (a directory's contents) as .dockerignore patterns are; a file source by its name.
+  static Status exclude(CopyItem& item, const std::vector<std::string>& patterns) {
+    const dockerfile::IgnoreMatcher matcher = TRY(dockerfile::IgnoreMatcher::create(patterns));
+    if (item.entries.empty()) return {};
+    const ContextEntry& top = item.entries[0];
+    const std::string prefix = top.path.empty() ? "" : top.path + "/";
+    std::vector<ContextEntry> kept;
+    for (std::size_t i = 0; i < item.entries.size(); ++i) {
+      const ContextEntry& e = item.entries[i];
+      std::string rel;
+      if (i == 0) {
+        if (S_ISDIR(e.st.st_mode)) {
+          kept.push_back(e);
+          continue;
+        }
+        rel = item.name.empty() ? e.path.substr(e.path.rfind('/') + 1) : item.name;
+      } else {
+        rel = e.path.substr(prefix.size());
+      }
+      if (!TRY(matcher.matchesOrParentMatches(rel))) kept.push_back(e);
+    }
+    item.entries = std::move(kept);
+    return {};
   }
 
   // A context source and what is below it. A source that is a symlink is copied as what it
