@@ -8,6 +8,7 @@ namespace strata::dockerfile {
 namespace {
 
 std::optional<std::string> patternError(std::string_view p);
+std::pair<bool, std::string_view> nextChunk(std::string_view& pattern);
 
 // ---- syntax ----
 //
@@ -80,24 +81,8 @@ std::optional<std::string> chunkSyntaxError(std::string_view chunk) {
 }
 
 std::optional<std::string> patternError(std::string_view p) {
-  std::size_t i = 0;
-  while (i < p.size()) {
-    while (i < p.size() && p[i] == '*') ++i;
-    const std::size_t start = i;
-    bool inClass = false;
-    for (; i < p.size(); ++i) {
-      const char c = p[i];
-      if (c == '\\') {
-        if (i + 1 < p.size()) ++i;
-      } else if (c == '[') {
-        inClass = true;
-      } else if (c == ']') {
-        inClass = false;
-      } else if (c == '*' && !inClass) {
-        break;
-      }
-    }
-    if (auto why = chunkSyntaxError(p.substr(start, i - start))) return why;
+  while (!p.empty()) {
+    if (auto why = chunkSyntaxError(nextChunk(p).second)) return why;
   }
   return std::nullopt;
 }
