@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit e2e demo clean
+.PHONY: all build deps test unit e2e demo bench clean
 
 all: build
 
@@ -29,6 +29,9 @@ test: deps build
 
 demo: deps build
 	@bash scripts/demo.sh
+
+bench: deps build
+	@bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)
