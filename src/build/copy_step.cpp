@@ -319,9 +319,7 @@ Result<bool> looksLikeArchive(int fd) {
   unsigned char head[512];
   ssize_t n = ::pread(fd, head, sizeof head, 0);
   if (n < 0) return failErrno("read");
-  if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return true;
-  if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) return true;
-  return n >= 262 && std::string_view(reinterpret_cast<const char*>(head) + 257, 5) == "ustar";
+  return layer::looksLikeTar(head, static_cast<std::size_t>(n));
 }
 
 // ADD of a local archive: its entries land in the destination directory (made first, with

@@ -7,20 +7,13 @@
 #include "build/builder.h"
 #include "build/cache.h"
 #include "cli/common.h"
+#include "layer/compression.h"
 #include "util/format.h"
 #include "util/fs.h"
 
 namespace strata::cli {
 
 namespace {
-
-// Whether data starts as a tar stream does, plain or gzip- or zstd-compressed.
-bool looksLikeTar(const std::string& data) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[i]); };
-  if (data.size() >= 2 && byte(0) == 0x1f && byte(1) == 0x8b) return true;
-  if (data.size() >= 4 && byte(0) == 0x28 && byte(1) == 0xb5 && byte(2) == 0x2f && byte(3) == 0xfd) return true;
-  return data.size() >= 262 && data.compare(257, 5, "ustar") == 0;
-}
 
 // K=V pairs of --build-arg and --label; a --build-arg without '=' takes the variable from the
 // environment (and is dropped when it is not set), as Docker does.
@@ -107,7 +100,7 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
     const std::string path = stdinCopy.path() + "/stdin";
     auto data = readAll(STDIN_FILENO);
     if (!data) return reportError(data.error().wrap("build: read stdin"));
-    if (file == "-" || !looksLikeTar(*data)) {
+    if (file == "-" || !layer::looksLikeTar(reinterpret_cast<const unsigned char*>(data->data()), data->size())) {
       opt.dockerfileText = std::move(*data);  // `build - < Dockerfile`: no context
     } else {
       if (auto st = writeFileAtomic(path, *data); !st) return reportError(st.error());

@@ -137,7 +137,7 @@ Status copyFromContainer(const ContainerFs& c, const std::string& src, const std
   View view = TRY(detail::prepareView(c));
   Pipe p = TRY(detail::makePipe());
   bool follow = opt.followLink || s.endsWithSlash || s.contentsOnly;
-  Helper child = TRY(Helper::spawn([&]() -> Status {
+  Helper child = TRY(Helper::spawn("the copy helper", [&]() -> Status {
     p.read.reset();
     UniqueFd root = TRY(detail::openContainerRoot(c, view, false));
     auto source = detail::openSource(root.get(), s.rel, follow);
@@ -195,7 +195,7 @@ Status copyToContainer(const ContainerFs& c, const std::string& src, const std::
   View view = TRY(detail::prepareView(c));
   Pipe p = TRY(detail::makePipe());
   // In the container: resolve DEST, plan, extract what the producer (or stdin) sends.
-  Helper consumer = TRY(Helper::spawn([&]() -> Status {
+  Helper consumer = TRY(Helper::spawn("the copy helper", [&]() -> Status {
     p.write.reset();
     UniqueFd root = TRY(detail::openContainerRoot(c, view, true));
     auto r = detail::resolveDest(root.get(), dp.rel);
@@ -220,7 +220,7 @@ Status copyToContainer(const ContainerFs& c, const std::string& src, const std::
   }));
   std::optional<Helper> producer;
   if (!fromStream) {
-    producer.emplace(TRY(Helper::spawn([&]() -> Status {
+    producer.emplace(TRY(Helper::spawn("the copy helper", [&]() -> Status {
       p.read.reset();
       return layer::writePathTar(source.fd.get(), source.st, p.write.get(),
                                  layer::OverlayMarkers::AsIs);

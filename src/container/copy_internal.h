@@ -12,6 +12,7 @@
 #include "container/copy.h"
 #include "layer/tar_stream.h"
 #include "util/error.h"
+#include "util/child.h"
 #include "util/fd.h"
 #include "util/fs.h"
 
@@ -70,27 +71,8 @@ Status streamTo(int fd, layer::TarRename how, int outFd);
 
 // A forked child running one function; its failure comes back as an Error over a pipe
 // (int32 errno, uint32 length, message). Killed and reaped if dropped before wait().
-class Helper {
- public:
-  Helper(Helper&& o) noexcept;
-  Helper& operator=(Helper&&) = delete;
-  ~Helper();
-
-  // body runs in the child, which then _exits: no destructors, no return to the caller's stack.
-  // Pipes the parent shares with the child are the body's to close (it gets copies of them).
-  // The child ignores SIGPIPE, so a write to a reader that went away fails with EPIPE.
-  static Result<Helper> spawn(const std::function<Status()>& body);
-
-  // Waits for the child; its error, if it failed. Call once.
-  Status wait();
-
- private:
-  Helper(pid_t pid, UniqueFd report);
-  static void report(int fd, const Error& e);
-
-  pid_t pid_ = -1;
-  UniqueFd report_;
-};
+// Helper processes are ChildProcess (util/child.h).
+using Helper = ChildProcess;
 
 struct Pipe {
   UniqueFd read, write;

@@ -13,6 +13,7 @@
 
 #include "container/changes.h"
 #include "layer/tar.h"
+#include "util/child.h"
 #include "util/fd.h"
 #include "util/fs.h"
 
@@ -98,68 +99,12 @@ Status exportInChild(const ExportPlan& plan, int fd) {
   return {};
 }
 
-// Child -> parent error record: int32 errno, uint32 length, message bytes.
-void reportToParent(int pipeFd, const Error& e) {
-  int32_t code = e.code();
-  auto len = static_cast<uint32_t>(std::min<size_t>(e.message().size(), 1u << 16));
-  std::string record(sizeof code + sizeof len, '\0');
-  std::memcpy(record.data(), &code, sizeof code);
-  std::memcpy(record.data() + sizeof code, &len, sizeof len);
-  record.append(e.message(), 0, len);
-  (void)writeAll(pipeFd, record);
-}
-
-Result<Error> readChildError(int pipeFd) {
-  std::string record = TRY_CTX(readAll(pipeFd), "read the export child's report");
-  int32_t code = 0;
-  uint32_t len = 0;
-  if (record.size() < sizeof code + sizeof len)
-    return Error::invalid("the export child failed without a report");
-  std::memcpy(&code, record.data(), sizeof code);
-  std::memcpy(&len, record.data() + sizeof code, sizeof len);
-  return Error(code, record.substr(sizeof code + sizeof len, len));
-}
-
-Status waitChild(pid_t pid, int pipeFd) {
-  // Read first: the child may write its report before exiting; the pipe ends at its exit.
-  auto report = readChildError(pipeFd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return failErrno("wait for the export child");
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  if (WIFSIGNALED(status))
-    return failInvalid("the export child was killed by signal " + std::to_string(WTERMSIG(status)));
-  if (report) return fail(std::move(*report));
-  return fail(std::move(report).error());
-}
-
 Status exportMerged(const std::vector<std::string>& dirs, int fd, const std::string& scratchDir) {
   auto tmp = TRY(TempDir::create(scratchDir, "strata-export-"));
   ExportPlan plan = TRY(planExport(dirs, tmp.path()));
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0) return failErrno("pipe");
-  UniqueFd readEnd(p[0]), writeEnd(p[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return failErrno("fork");
-  if (pid == 0) {
-    readEnd.reset();
-    int code = 0;
-    try {
-      auto st = exportInChild(plan, fd);
-      if (!st) {
-        reportToParent(writeEnd.get(), st.error());
-        code = 1;
-      }
-    } catch (...) {
-      reportToParent(writeEnd.get(), Error::invalid("unexpected exception"));
-      code = 1;
-    }
-    ::_exit(code);  // no destructors: the parent owns tmp and the fds
-  }
-  writeEnd.reset();
-  // The mount lived in the child's namespace and ended with it; tmp goes when this returns.
-  return waitChild(pid, readEnd.get());
+  ChildProcess child = TRY(ChildProcess::spawn("the export child", [&] { return exportInChild(plan, fd); }));
+  // The mount lives in the child's namespace and ends with it; tmp goes when this returns.
+  return child.wait();
 }
 
 }  // namespace

@@ -177,6 +177,11 @@ Compression detectCompression(const unsigned char* head, size_t n) {
   return Compression::None;
 }
 
+bool looksLikeTar(const unsigned char* head, size_t n) {
+  if (detectCompression(head, n) != Compression::None) return true;
+  return n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
+}
+
 std::string_view compressionName(Compression c) {
   switch (c) {
     case Compression::None: return "none";

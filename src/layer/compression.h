@@ -15,6 +15,9 @@ enum class Compression { None, Gzip, Zstd };
 
 // Detects compression from the first bytes of a stream (needs up to 4 bytes).
 Compression detectCompression(const unsigned char* head, size_t n);
+// Whether the first bytes of a stream look like a tar archive: gzip or zstd magic, or a plain
+// tar header ("ustar" at offset 257; head needs 262 bytes for that).
+bool looksLikeTar(const unsigned char* head, size_t n);
 std::string_view compressionName(Compression c);
 
 // A pull-style byte source.
