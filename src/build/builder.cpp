@@ -119,6 +119,15 @@ class Builder {
     return fmt::format("{}:{}: {}", fileName_, line, message);
   }
 
+  // The image a build names: from the store, or pulled when missing (or always, with refresh).
+  Result<store::ImageRecord> imageNamed(const std::string& name, bool refresh) {
+    if (!refresh || !opt_.pullImage) {
+      auto record = image::resolve(store_, name);
+      if (record || !opt_.pullImage) return record;
+    }
+    return opt_.pullImage(name);
+  }
+
   Result<StageResult> baseOf(const PlannedStage& p) {
     StageResult r;
     switch (p.base) {
@@ -129,11 +138,11 @@ class Builder {
         r = stageResult(p.baseStage);
         break;
       case PlannedStage::Base::Image: {
-        auto record = image::resolve(store_, p.image);
+        auto record = imageNamed(p.image, opt_.pull);
         if (!record)
-          return failInvalid(fmt::format(
-              "{}: base image \"{}\" is not in the store (pulling from a registry is not supported yet)",
-              located(file_.stages[p.index].startLine, "FROM"), p.image));
+          return failInvalid(fmt::format("{}: base image \"{}\": {}",
+                                         located(file_.stages[p.index].startLine, "FROM"), p.image,
+                                         record.error().what()));
         image::Loaded loaded = TRY(image::load(store_, *record));
         r.state.config = loaded.config;
         for (std::size_t i = 0; i < loaded.manifest.layers.size() && i < loaded.config.diffIds.size(); ++i)
@@ -521,9 +530,8 @@ class Builder {
         cs.sourceLowerDirs = layerDirs(src.state);
         sourceKey = "stage:" + src.key;
       } else {
-        auto record = image::resolve(store_, from);
-        if (!record)
-          return failInvalid(fmt::format("COPY --from: image \"{}\" is not in the store (pulling is not supported yet)", from));
+        auto record = imageNamed(from, false);
+        if (!record) return failInvalid(fmt::format("COPY --from: image \"{}\": {}", from, record.error().what()));
         image::Loaded loaded = TRY(image::load(store_, *record));
         ImageState img;
         for (const oci::Digest& d : loaded.config.diffIds) img.layers.push_back({oci::Descriptor{}, d});

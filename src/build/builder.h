@@ -2,6 +2,7 @@
 // semantics for each instruction and a cache keyed by the chain of steps.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct BuildOptions {
   bool noCache = false;
   std::map<std::string, std::string> labels;  // --label
   std::string network = "default";            // default, none or host (RUN steps)
+  // Fetches an image the build names (FROM, COPY --from) that the store lacks, and with
+  // pull set every FROM image, returning its record. Unset: a missing image is an error.
+  std::function<Result<store::ImageRecord>(const std::string& name)> pullImage;
+  bool pull = false;  // --pull: refresh FROM images even when the store has them
 };
 
 // Builds the image and records it with opt.tags. Errors name the Dockerfile line; a RUN whose

@@ -77,7 +77,7 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   opt.network = network;
   if (!platform.empty() && platform != "linux/amd64" && platform != "linux")
     return reportError("build: unsupported platform \"" + platform + "\" (only linux/amd64)");
-  if (pull) return reportError("build: --pull needs registry support, which is not there yet");
+  opt.pull = pull;
   if (progressMode != "auto" && progressMode != "plain" && progressMode != "tty")
     return reportError("build: invalid progress mode \"" + progressMode + "\" (auto, plain or tty)");
 
@@ -109,6 +109,13 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   }
   if (file != "-") opt.dockerfile = file;
   build::Progress progress(stderr, quiet);
+  store::Store& store = *s;
+  opt.pullImage = [&](const std::string& name) {
+    PullSettings ps;
+    ps.quiet = quiet;
+    ps.out = stderr;
+    return pullImage(g, store, name, ps);
+  };
   bool stepFailed = false;
   auto record = build::build(*s, opt, progress, stepFailed);
   if (!record) {

@@ -15,6 +15,7 @@
 #include "container/create.h"
 #include "container/lifecycle.h"
 #include "container/monitor.h"
+#include "image/images.h"
 
 namespace strata::cli {
 
@@ -22,7 +23,7 @@ namespace {
 
 struct RunFlags {
   container::CreateOptions opt;
-  std::string entrypoint, pidsLimit, detachKeys = "ctrl-p,ctrl-q";
+  std::string entrypoint, pidsLimit, detachKeys = "ctrl-p,ctrl-q", pull = "missing", platform;
   bool entrypointSet = false, detach = false;
 };
 
@@ -40,6 +41,8 @@ void defineCreateFlags(FlagSet& f, RunFlags& r) {
   f.string("name", 0, &o.name, "Assign a name to the container");
   f.string("network", 0, &o.network, "Connect a container to a network (none, host)");
   f.string("pids-limit", 0, &r.pidsLimit, "Tune container pids limit (-1 for unlimited)");
+  f.string("platform", 0, &r.platform, "Set platform if server is multi-platform capable");
+  f.string("pull", 0, &r.pull, "Pull image before running (\"always\"|\"missing\"|\"never\")");
   f.boolean("read-only", 0, &o.readOnly, "Mount the container's root filesystem as read only");
   f.string("restart", 0, &o.restart, "Restart policy to apply when a container exits");
   f.boolean("rm", 0, &o.autoRemove, "Automatically remove the container when it exits");
@@ -129,6 +132,21 @@ std::variant<container::Record, int> createFromArgs(const Globals& g, FlagSet& f
   r.opt.command.assign(p.args.begin() + 1, p.args.end());
   auto s = openStore(g);
   if (!s) return reportError(s.error());
+  if (r.pull != "missing" && r.pull != "always" && r.pull != "never")
+    return reportError("invalid pull option: '" + r.pull + "': must be one of \"always\", \"missing\" or \"never\"");
+  // Docker's implicit pull: a missing image (or any, with --pull=always) comes from its
+  // registry, with the pull's lines on stderr.
+  const bool missing = !image::resolve(*s, r.opt.image) && !oci::asImageIdPrefix(r.opt.image);
+  if (r.pull == "always" || (r.pull == "missing" && missing)) {
+    auto ref = oci::Reference::parse(r.opt.image);
+    if (!ref) return reportError(ref.error());
+    if (missing) std::fprintf(stderr, "Unable to find image '%s' locally\n", ref->familiar().c_str());
+    PullSettings ps;
+    ps.platform = r.platform;
+    ps.out = stderr;
+    auto pulled = pullImage(g, *s, r.opt.image, ps);
+    if (!pulled) return reportError(pulled.error());
+  }
   container::Containers cs(*s);
   auto rec = container::create(cs, r.opt);
   if (!rec) return reportError(rec.error());

@@ -9,6 +9,7 @@ namespace strata::cli {
 // Options that come before the command name.
 struct Globals {
   std::string root;  // --root, else $STRATA_ROOT, else /var/lib/strata
+  std::vector<std::string> insecureRegistries;  // --insecure-registry (repeatable)
 };
 
 using Handler = int (*)(const Globals& g, const std::vector<std::string>& args);
@@ -20,6 +21,10 @@ struct Command {
 };
 
 // Commands by file.
+int cmdPull(const Globals&, const std::vector<std::string>&);
+int cmdPush(const Globals&, const std::vector<std::string>&);
+int cmdLogin(const Globals&, const std::vector<std::string>&);
+int cmdLogout(const Globals&, const std::vector<std::string>&);
 int cmdImport(const Globals&, const std::vector<std::string>&);
 int cmdBuild(const Globals&, const std::vector<std::string>&);
 int cmdBuilderPrune(const Globals&, const std::vector<std::string>&);

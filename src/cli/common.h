@@ -1,6 +1,7 @@
 // Helpers shared by the command files.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,6 +31,17 @@ Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
 // Docker does), otherwise a temporary file beside output, fsynced and renamed into place, so a
 // failure leaves no partial file behind.
 Status writeOutput(const std::string& output, const std::function<Status(int fd)>& write);
+
+// Pulls an image named as the user typed it ("busybox", "reg:5000/app@sha256:...") into s,
+// printing Docker's pull lines to out (a terminal gets progress bars; quiet prints nothing) and
+// ending with "Status: Downloaded newer image for ..." or "Status: Image is up to date for ...".
+struct PullSettings {
+  std::string platform;  // "" = this host's
+  bool quiet = false;
+  FILE* out = stdout;
+};
+Result<store::ImageRecord> pullImage(const Globals& g, store::Store& s, const std::string& name,
+                                     const PullSettings& settings);
 
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
                size_t max, int& status);

@@ -78,6 +78,12 @@ const Command kCommands[] = {
     {"image build", cmdBuild, "Build an image from a Dockerfile"},
     {"builder prune", cmdBuilderPrune, "Remove build cache"},
     {"debug dockerfile-ast", cmdDebugDockerfileAst, "Print the parse tree of a Dockerfile"},
+    {"pull", cmdPull, "Download an image from a registry"},
+    {"image pull", cmdPull, "Download an image from a registry"},
+    {"push", cmdPush, "Upload an image to a registry"},
+    {"image push", cmdPush, "Upload an image to a registry"},
+    {"login", cmdLogin, "Log in to a registry"},
+    {"logout", cmdLogout, "Log out from a registry"},
     {"version", cmdVersion, "Show the strata version information"},
 };
 
@@ -86,6 +92,7 @@ void printHelp() {
       "\nUsage:  strata [OPTIONS] COMMAND\n\n"
       "A daemonless, Docker-compatible container image builder and runtime\n\n"
       "Options:\n"
+      "      --insecure-registry list  Registries reached over plain HTTP or unverified TLS\n"
       "      --root string   Store directory (default $STRATA_ROOT or /var/lib/strata)\n"
       "  -v, --version       Print version information and quit\n\n"
       "Commands:\n");
@@ -104,6 +111,11 @@ int runCli(const std::vector<std::string>& argv) {
       g.root = argv[++i];
     } else if (a.rfind("--root=", 0) == 0) {
       g.root = a.substr(7);
+    } else if (a == "--insecure-registry") {
+      if (i + 1 >= argv.size()) return reportError("flag needs an argument: --insecure-registry");
+      g.insecureRegistries.push_back(argv[++i]);
+    } else if (a.rfind("--insecure-registry=", 0) == 0) {
+      g.insecureRegistries.push_back(a.substr(20));
     } else if (a == "-v" || a == "--version") {
       return cmdVersion(g, {});
     } else if (a == "-h" || a == "--help") {

@@ -218,7 +218,7 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
     if (rec.error().what().rfind("No such image", 0) == 0) {
       auto ref = oci::Reference::parse(opt.image);
       return failInvalid("Unable to find image '" + (ref ? ref->familiar() : opt.image) +
-                         "' locally (pulling from a registry is not supported yet)");
+                         "' locally");
     }
     return fail(std::move(rec).error());
   }

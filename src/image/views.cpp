@@ -196,7 +196,7 @@ Result<std::vector<Json>> listRows(const store::Store& s, const ListOptions& opt
     if (!labelsOk) continue;
     uint64_t size = TRY(imageSize(s, img.config));
     std::string id = opt.noTrunc ? rec.id.str() : rec.id.hex.substr(0, 12);
-    // One row per tag; an untagged image shows its digests, or one <none> row.
+    // One row per tag; an image with neither tags nor digests gets one <none> row.
     std::vector<std::pair<std::string, std::string>> names;  // (repo, tag)
     std::map<std::string, std::string> digestByRepo;
     for (const auto& d : rec.digests) {
@@ -207,10 +207,11 @@ Result<std::vector<Json>> listRows(const store::Store& s, const ListOptions& opt
       auto ref = oci::Reference::parse(t);
       if (ref) names.emplace_back(ref->familiarRepository(), ref->tag);
     }
-    if (names.empty()) {
-      for (const auto& [repo, dg] : digestByRepo) names.emplace_back(repo, "<none>");
-      if (names.empty()) names.emplace_back("<none>", "<none>");
-    }
+    // A repository known only by digest (pulled by digest) gets a row of its own, as in Docker.
+    for (const auto& [repo, dg] : digestByRepo)
+      if (std::none_of(names.begin(), names.end(), [&](const auto& n) { return n.first == repo; }))
+        names.emplace_back(repo, "<none>");
+    if (names.empty()) names.emplace_back("<none>", "<none>");
     for (const auto& [repo, tag] : names) {
       if (want) {
         if (repo != want->familiarRepository()) continue;

@@ -10,11 +10,17 @@
 //                                    those blobs and layers from garbage collection
 //   <root>/builder/statcache         content digests of build-context files, by stat
 //   <root>/builder/mounts/<id>/      RUN --mount=type=cache directories
+//   <root>/layers/<diffid-hex>/<gzip|zstd>  digest of the layer's blob compressed that way (push)
+//   <root>/downloads/<hex>           a blob being pulled; kept when a pull fails so the next
+//                                    one resumes where it stopped
+//   <root>/distribution/<hex>        repositories ("registry/path") known to hold that blob,
+//                                    one per line (cross-repository mounts on push)
 //   <root>/tmp/                      partial writes; anything here is garbage after a crash
 //   <root>/locks/{index,gc}          flock files
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "oci/digest.h"
 
@@ -36,6 +42,13 @@ class Layout {
   std::string layerMeta(const std::string& diffIdHex) const {
     return layerDir(diffIdHex) + "/meta.json";
   }
+  std::string layerCompressed(const std::string& diffIdHex, std::string_view kind) const {
+    return layerDir(diffIdHex) + "/" + std::string(kind);
+  }
+  std::string downloadsDir() const { return root_ + "/downloads"; }
+  std::string download(const oci::Digest& d) const { return downloadsDir() + "/" + d.hex; }
+  std::string distributionDir() const { return root_ + "/distribution"; }
+  std::string blobSources(const oci::Digest& d) const { return distributionDir() + "/" + d.hex; }
   std::string imagesFile() const { return root_ + "/images.json"; }
   std::string containersDir() const { return root_ + "/containers"; }
   std::string tmpDir() const { return root_ + "/tmp"; }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -129,6 +130,44 @@ Status Store::adoptBlob(const std::string& path, const oci::Digest& d) {
 }
 
 // ---------------------------------------------------------------- layers
+
+std::optional<oci::Digest> Store::compressedLayer(const std::string& diffIdHex, layer::Compression c) const {
+  auto text = readFile(layout_.layerCompressed(diffIdHex, layer::compressionName(c)));
+  if (!text) return std::nullopt;
+  auto d = oci::Digest::parse(*text);
+  if (!d || !hasBlob(*d)) return std::nullopt;
+  return *d;
+}
+
+Status Store::recordCompressedLayer(const std::string& diffIdHex, layer::Compression c,
+                                    const oci::Digest& blob) {
+  return writeFileAtomic(layout_.layerCompressed(diffIdHex, layer::compressionName(c)), blob.str());
+}
+
+// ---------------------------------------------------------------- distribution metadata
+
+std::vector<std::string> Store::blobSources(const oci::Digest& d) const {
+  std::vector<std::string> out;
+  auto text = readFile(layout_.blobSources(d));
+  if (!text) return out;
+  for (size_t p = 0; p < text->size();) {
+    size_t nl = text->find('\n', p);
+    if (nl == std::string::npos) nl = text->size();
+    std::string repo = text->substr(p, nl - p);
+    if (!repo.empty() && std::find(out.begin(), out.end(), repo) == out.end()) out.push_back(repo);
+    p = nl + 1;
+  }
+  return out;
+}
+
+Status Store::addBlobSource(const oci::Digest& d, const std::string& repository) {
+  auto known = blobSources(d);
+  if (std::find(known.begin(), known.end(), repository) != known.end()) return {};
+  TRYV(mkdirAll(layout_.distributionDir(), 0700));
+  // One short O_APPEND write per line: concurrent writers never interleave within a line.
+  UniqueFd fd = TRY(openFile(layout_.blobSources(d), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  return writeAll(fd.get(), repository + "\n");
+}
 
 bool Store::hasLayer(const std::string& diffIdHex) const {
   return pathExists(layout_.layerMeta(diffIdHex));
@@ -303,6 +342,10 @@ Result<uint64_t> Store::collectGarbage() {
     for (const auto& d : cfg.diffIds) layers.insert(d.hex);
   }
   TRYV(buildCacheRoots(blobs, layers));
+  // A kept layer keeps the compressed blobs push made of it, so the next push reuses them.
+  for (const auto& hex : layers)
+    for (auto c : {layer::Compression::Gzip, layer::Compression::Zstd})
+      if (auto d = compressedLayer(hex, c)) blobs.insert(d->hex);
   uint64_t freed = 0;
   for (const auto& name : TRY(listDirectory(layout_.blobsDir()))) {
     if (blobs.count(name)) continue;
@@ -320,6 +363,8 @@ Result<uint64_t> Store::collectGarbage() {
     if (::rename(p.c_str(), doomed.c_str()) < 0) return failErrno("remove `" + p + "`");
     TRYV(removeAll(doomed));
   }
+  for (const auto& name : TRY(listDirectory(layout_.distributionDir())))
+    if (!blobs.count(name)) ::unlink((layout_.distributionDir() + "/" + name).c_str());
   for (const auto& name : TRY(listDirectory(layout_.tmpDir())))
     TRYV(removeAll(layout_.tmpDir() + "/" + name));
   return freed;

@@ -99,6 +99,16 @@ class Store {
   // layer's blob is recorded as sha256:<diff_id>.
   Result<LayerInfo> addLayerUnverified(std::unique_ptr<layer::Reader> src);
 
+  // Compressed forms of a layer made for push: the blob digest, when that blob is still stored.
+  std::optional<oci::Digest> compressedLayer(const std::string& diffIdHex, layer::Compression c) const;
+  Status recordCompressedLayer(const std::string& diffIdHex, layer::Compression c, const oci::Digest& blob);
+
+  // --- distribution metadata
+  // Repositories ("registry/path") blob d was pulled from or pushed to, oldest first, without
+  // repeats; a push mounts from them instead of uploading.
+  std::vector<std::string> blobSources(const oci::Digest& d) const;
+  Status addBlobSource(const oci::Digest& d, const std::string& repository);
+
   // --- image records
   Result<std::vector<ImageRecord>> images() const;
   // Runs edit on the current records under the index lock and saves the result atomically.
