@@ -68,7 +68,7 @@ def snapshot(root):
         for name in sorted(dirnames + filenames):
             p = os.path.join(dirpath, name)
             r = os.path.normpath(os.path.join(rel, name))
-            if "lock" in name or r == "builder/statcache":
+            if "lock" in name or r.startswith("locks/") or r == "builder/statcache":
                 continue
             st = os.lstat(p)
             mode = "%o" % stat.S_IMODE(st.st_mode)

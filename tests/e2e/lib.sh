@@ -31,9 +31,9 @@ _e2e_cleanup() {
   local rc=$?
   set +e
   if [ "${E2E_USED_DOCKER:-0}" = 1 ] && "$DOCKER" info >/dev/null 2>&1; then
-    # every docker image a test creates is named strata-e2e-<token>-*
+    # every docker image a test creates is named [registry/]strata-e2e-<token>-*
     local imgs
-    imgs=$("$DOCKER" images --format '{{.Repository}}:{{.Tag}}' | grep "^strata-e2e-$E2E_TOKEN-")
+    imgs=$("$DOCKER" images --format '{{.Repository}}:{{.Tag}}' | grep -E "(^|/)strata-e2e-$E2E_TOKEN-")
     [ -z "$imgs" ] || "$DOCKER" rmi -f $imgs >/dev/null 2>&1
   fi
   if [ -n "$DOCKERD_PID" ]; then
