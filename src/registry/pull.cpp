@@ -65,9 +65,17 @@ class LayerPull {
     }
     TRYV(mkdirAll(s_.layout().downloadsDir(), 0700));
     const std::string partial = s_.layout().download(blob_.digest);
-    file_ = TRY(openFile(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     // Another pull of the same blob finishes first; afterwards the blob may be here already.
-    if (::flock(file_.get(), LOCK_EX) < 0) return failErrno("lock `" + partial + "`");
+    // The file locked must still be the one at the path (the other pull may have moved it into
+    // the blob store or deleted it meanwhile).
+    for (;;) {
+      file_ = TRY(openFile(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+      if (::flock(file_.get(), LOCK_EX) < 0) return failErrno("lock `" + partial + "`");
+      struct stat held, now;
+      if (::fstat(file_.get(), &held) == 0 && ::stat(partial.c_str(), &now) == 0 &&
+          held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+        break;
+    }
     if (s_.hasBlob(blob_.digest)) {
       UniqueFd fd = TRY(s_.openBlob(blob_.digest));
       TRYV(s_.addLayer(layer::fdReader(fd.get()), diffId_, blob_.digest));

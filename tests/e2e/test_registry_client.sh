@@ -210,7 +210,24 @@ stop_fake cut-always
 fport=$(start_fake good)
 ok with_store s11 strata pull -q "127.0.0.1:$fport/x/ok:1"
 kept=$(grep "blobs/$layer" "$E2E_TMP/fake-good.log" | awk '{print $3}')
+grep -q "^GET /storage/$layer bytes=" "$E2E_TMP/fake-good.log" || fail "the redirect to storage was not followed with the range"
 assert_match "$kept" "^bytes=[1-9][0-9]*-$" "the pull resumed with a range: $kept"
 assert_no_file "$E2E_TMP/s11/downloads/${layer#sha256:}"
 ok with_store s11 strata run --rm "127.0.0.1:$fport/x/ok:1"
 assert_eq "built-by-strata" "$out"
+
+note "an index resolves to this platform; RepoDigests names the index"
+index_digest=$(curl -s -H "Authorization: Bearer fake-registry-token" "http://127.0.0.1:$fport/v2/x/ok/manifests/multi" | sha256sum | cut -c1-64)
+ok with_store s12 strata pull "127.0.0.1:$fport/x/ok:multi"
+assert_contains "$out" "Digest: sha256:$index_digest"
+ok with_store s12 strata image inspect -f '{{json .RepoDigests}}' "127.0.0.1:$fport/x/ok:multi"
+assert_eq "[\"127.0.0.1:$fport/x/ok@sha256:$index_digest\"]" "$out"
+with_store s13 strata images >/dev/null
+STRATA_ROOT="$E2E_TMP/s13" expect_error --names "manifest unknown" strata pull --platform linux/arm64 "127.0.0.1:$fport/x/ok:multi"
+STRATA_ROOT="$E2E_TMP/s13" expect_error --names "no matching manifest for linux/ppc64le" strata pull --platform linux/ppc64le "127.0.0.1:$fport/x/ok:multi"
+
+note "on a terminal, pull draws progress bars"
+script -q -e -c "STRATA_ROOT=$E2E_TMP/s14 $STRATA_BIN pull 127.0.0.1:$fport/x/ok:1" "$E2E_TMP/tty.out" >/dev/null
+grep -q "Downloading \[=*>* *\]" "$E2E_TMP/tty.out" || fail "no progress bar: $(head -c 600 "$E2E_TMP/tty.out")"
+grep -q "Pull complete" "$E2E_TMP/tty.out" || fail "no Pull complete: $(head -c 600 "$E2E_TMP/tty.out")"
+stop_fake good

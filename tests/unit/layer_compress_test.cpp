@@ -15,31 +15,13 @@
 
 #include "layer/compress.h"
 #include "layer/compression.h"
+#include "layer_test_util.h"
 #include "util/fs.h"
 
 namespace strata::layer {
 namespace {
 
-// Serves a string in pieces of at most maxChunk bytes; fails with failAt's error once pos
-// reaches failAt.
-class MemReader : public Reader {
- public:
-  explicit MemReader(std::string data, size_t maxChunk = SIZE_MAX, size_t failAt = SIZE_MAX)
-      : data_(std::move(data)), maxChunk_(maxChunk), failAt_(failAt) {}
-  Result<size_t> read(void* buf, size_t size) override {
-    if (pos_ >= failAt_) return fail(Error(EIO, "read test source"));
-    size_t n = std::min({size, maxChunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  size_t maxChunk_;
-  size_t failAt_;
-  size_t pos_ = 0;
-};
+using MemReader = testing::StringReader;
 
 CompressOptions options(Compression kind, unsigned threads = 2, size_t blockSize = 1 << 20,
                         int level = -1) {

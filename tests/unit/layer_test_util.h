@@ -26,11 +26,14 @@
 
 namespace strata::layer::testing {
 
-// Serves a string in pieces of at most maxChunk bytes (small pieces exercise buffer edges).
+// Serves a string in pieces of at most maxChunk bytes (small pieces exercise buffer edges);
+// fails with EIO once failAt bytes have been served.
 class StringReader : public Reader {
  public:
-  StringReader(std::string data, size_t maxChunk) : data_(std::move(data)), maxChunk_(maxChunk) {}
+  explicit StringReader(std::string data, size_t maxChunk = SIZE_MAX, size_t failAt = SIZE_MAX)
+      : data_(std::move(data)), maxChunk_(maxChunk), failAt_(failAt) {}
   Result<size_t> read(void* buf, size_t size) override {
+    if (pos_ >= failAt_) return fail(Error(EIO, "read test source"));
     size_t n = std::min({size, maxChunk_, data_.size() - pos_});
     std::memcpy(buf, data_.data() + pos_, n);
     pos_ += n;
@@ -40,6 +43,7 @@ class StringReader : public Reader {
  private:
   std::string data_;
   size_t maxChunk_;
+  size_t failAt_;
   size_t pos_ = 0;
 };
 
