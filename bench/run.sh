@@ -24,7 +24,7 @@ export STRATA_ROOT=$work/store
 dockerd_pid=""
 token=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
 cleanup() {
-  docker rmi -f "strata-bench-$token-base:1" "strata-bench-$token-app:1" >/dev/null 2>&1 || true
+  docker rmi -f "strata-bench-$token-base:1" "strata-bench-$token-app:1" "strata-bench-$token-big:1" >/dev/null 2>&1 || true
   [ -z "$dockerd_pid" ] || { kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; }
   rm -rf "$work"
 }
@@ -85,11 +85,12 @@ measure() { # NAME STRATA_CMD -- DOCKER_CMD
     if [ $seen = 0 ]; then s+=("$1"); else d+=("$1"); fi
     shift
   done
-  time_ns "${s[@]}" >/dev/null; time_ns "${d[@]}" >/dev/null  # warm-up
+  # $before_each (when set) runs untimed before every timed command
+  ${before_each:-true}; time_ns "${s[@]}" >/dev/null; ${before_each:-true}; time_ns "${d[@]}" >/dev/null  # warm-up
   local st=() dt=()
   for _ in $(seq 1 "$rounds"); do
-    st+=("$(time_ns "${s[@]}")")
-    dt+=("$(time_ns "${d[@]}")")
+    ${before_each:-true}; st+=("$(time_ns "${s[@]}")")
+    ${before_each:-true}; dt+=("$(time_ns "${d[@]}")")
   done
   results[$name]="${st[*]}|${dt[*]}"
 }
@@ -106,6 +107,51 @@ measure "cached rebuild, 9 steps, 200 files" \
 measure "cold build --no-cache, same" \
   "$strata_bin" build -q --no-cache --build-arg BASE=base:1 -t app:1 "$ctx" -- \
   env DOCKER_BUILDKIT=1 "$build_cli" build -q --no-cache --network host --build-arg BASE="$base" -t "strata-bench-$token-app:1" "$ctx"
+
+# Push then pull of a 500 MiB, 5-layer image through Debian's docker-registry: each round pushes
+# to a registry started empty (outside the timing) and pulls back after removing the image.
+# strata compresses a built layer once and keeps the result, so only its first round pays for
+# compression; Docker compresses on every push.
+if command -v docker-registry >/dev/null; then
+  big=$work/big
+  mkdir -p "$big"
+  cat >"$big/Dockerfile" <<'DF'
+ARG BASE
+FROM $BASE
+RUN head -c 50000000 /dev/urandom > /r1 && yes layer-one | head -c 50000000 > /t1
+RUN head -c 50000000 /dev/urandom > /r2 && yes layer-two | head -c 50000000 > /t2
+RUN head -c 50000000 /dev/urandom > /r3 && yes layer-three | head -c 50000000 > /t3
+RUN head -c 50000000 /dev/urandom > /r4 && yes layer-four | head -c 50000000 > /t4
+RUN head -c 50000000 /dev/urandom > /r5 && yes layer-five | head -c 50000000 > /t5
+DF
+  "$strata_bin" build -q --network none --build-arg BASE=base:1 -t big:1 "$big" >/dev/null
+  DOCKER_BUILDKIT=1 "$build_cli" build -q --network host --build-arg BASE="$base" -t "strata-bench-$token-big:1" "$big" >/dev/null
+  reg_pid=""
+  fresh_registry() { # starts an empty docker-registry on 127.0.0.1:$reg_port
+    [ -z "$reg_pid" ] || { kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; }
+    rm -rf "$work/registry"
+    reg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+      "$work/registry" "$reg_port" >"$work/registry.yml"
+    docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+    reg_pid=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$reg_port/v2/" && break; sleep 0.05; done
+  }
+  strata_push_pull() {
+    local ref=127.0.0.1:$reg_port/big:1
+    "$strata_bin" tag big:1 "$ref" && "$strata_bin" push "$ref" &&
+      "$strata_bin" rmi "$ref" && STRATA_ROOT=$work/pullstore "$strata_bin" pull "$ref" &&
+      STRATA_ROOT=$work/pullstore "$strata_bin" rmi "$ref"
+  }
+  docker_push_pull() {
+    local ref=127.0.0.1:$reg_port/strata-bench-$token-big:1
+    docker tag "strata-bench-$token-big:1" "$ref" && docker push "$ref" && docker rmi "$ref" &&
+      docker rmi "strata-bench-$token-big:1" && docker pull "$ref" &&
+      docker tag "$ref" "strata-bench-$token-big:1" && docker rmi "$ref"
+  }
+  before_each=fresh_registry measure "push+pull 500 MiB, 5 layers" strata_push_pull -- docker_push_pull
+  [ -z "$reg_pid" ] || kill "$reg_pid"
+fi
 
 for k in "${!results[@]}"; do printf '%s\t%s\n' "$k" "${results[$k]}"; done >"$work/results.tsv"
 python3 - "$rounds" "$work/results.tsv" <<'PY'

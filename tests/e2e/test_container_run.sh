@@ -63,7 +63,12 @@ run strata ps -a -q
 assert_eq "" "$out" "--rm removed the containers whose command could not run"
 
 note "run's own errors: 125, one line, nothing left behind"
-expect_error --names nosuchimage strata run --rm nosuchimage:1 true
+expect_error --names "Unable to find image 'nosuchimage:1' locally" strata run --rm --pull never nosuchimage:1 true
+# without --pull never, run tries the registry first (unreachable from here): Docker's two lines
+run strata run --rm nosuchimage:1 true
+assert_eq 125 "$status" "$err"
+assert_eq "Unable to find image 'nosuchimage:1' locally" "$(head -n 1 <<<"$err")"
+assert_match "$(tail -n 1 <<<"$err")" "^Error: .*nosuchimage:1"
 expect_error --names no-such-image strata run no-such-image
 expect_error --names bogus strata run --bogus bb true
 expect_error --names Foo strata run Foo
