@@ -69,7 +69,7 @@ run strata run --rm nosuchimage:1 true
 assert_eq 125 "$status" "$err"
 assert_eq "Unable to find image 'nosuchimage:1' locally" "$(head -n 1 <<<"$err")"
 assert_match "$(tail -n 1 <<<"$err")" "^Error: .*nosuchimage:1"
-expect_error --names no-such-image strata run no-such-image
+expect_error --names no-such-image strata run --pull never no-such-image
 expect_error --names bogus strata run --bogus bb true
 expect_error --names Foo strata run Foo
 expect_error strata run
