@@ -74,7 +74,12 @@ DF
 
 now() { date +%s%N; }
 # time_ns CMD...: runs CMD quietly, prints its wall time in nanoseconds
-time_ns() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
+# (a failing command stops the benchmark: a fast failure is not a result)
+time_ns() {
+  local t0 t1; t0=$(now)
+  "$@" >"$work/last.log" 2>&1 || { echo "bench: [$*] failed:" >&2; tail -n 5 "$work/last.log" >&2; exit 1; }
+  t1=$(now); echo $(( t1 - t0 ))
+}
 
 declare -A results
 measure() { # NAME STRATA_CMD -- DOCKER_CMD
@@ -87,10 +92,10 @@ measure() { # NAME STRATA_CMD -- DOCKER_CMD
   done
   # $before_each (when set) runs untimed before every timed command
   ${before_each:-true}; time_ns "${s[@]}" >/dev/null; ${before_each:-true}; time_ns "${d[@]}" >/dev/null  # warm-up
-  local st=() dt=()
+  local st=() dt=() t
   for _ in $(seq 1 "$rounds"); do
-    ${before_each:-true}; st+=("$(time_ns "${s[@]}")")
-    ${before_each:-true}; dt+=("$(time_ns "${d[@]}")")
+    ${before_each:-true}; t=$(time_ns "${s[@]}") || exit 1; st+=("$t")
+    ${before_each:-true}; t=$(time_ns "${d[@]}") || exit 1; dt+=("$t")
   done
   results[$name]="${st[*]}|${dt[*]}"
 }

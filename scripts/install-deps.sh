@@ -3,7 +3,7 @@
 # everything is already present; needs root (or sudo) only when something is missing.
 set -euo pipefail
 build_pkgs=(cmake g++ make pkg-config libarchive-dev nlohmann-json3-dev libzstd-dev libfmt-dev
-  libssl-dev zlib1g-dev libgtest-dev libseccomp-dev libcurl4-openssl-dev)
+  libssl-dev zlib1g-dev libgtest-dev libseccomp-dev libcurl4-openssl-dev libcrypt-dev)
 peer_pkgs=(python3 docker.io docker-registry skopeo umoci busybox-static debootstrap jq tar gzip apache2-utils)
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${peer_pkgs[@]}")

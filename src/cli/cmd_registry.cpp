@@ -11,6 +11,8 @@
 #include "registry/client.h"
 #include "registry/pull.h"
 #include "registry/push.h"
+#include "registry/server/server.h"
+#include "util/format.h"
 #include "util/fs.h"
 
 namespace strata::cli {
@@ -215,6 +217,51 @@ int cmdLogout(const Globals&, const std::vector<std::string>& argv) {
   if (!erased) return reportError(erased.error());
   if (*erased) std::printf("Removing login credentials for %s\n", registry::credentialKey(domain).c_str());
   else std::printf("Not logged in to %s\n", registry::credentialKey(domain).c_str());
+  return 0;
+}
+
+int cmdRegistryServe(const Globals&, const std::vector<std::string>& argv) {
+  registry::server::ServeOptions opt;
+  bool quiet = false;
+  FlagSet flags("registry serve");
+  flags.string("addr", 0, &opt.addr, "Address to listen on, HOST:PORT (default 127.0.0.1:5000)");
+  flags.string("storage", 0, &opt.storage, "Directory holding the registry's content (required)");
+  flags.string("tls-cert", 0, &opt.tlsCert, "TLS certificate (PEM); with --tls-key, serve HTTPS");
+  flags.string("tls-key", 0, &opt.tlsKey, "TLS private key (PEM)");
+  flags.string("htpasswd", 0, &opt.htpasswd, "Require users from this htpasswd file (bcrypt)");
+  flags.boolean("token-auth", 0, &opt.tokenAuth, "With --htpasswd, use the Bearer token flow (/token)");
+  flags.boolean("read-only", 0, &opt.readOnly, "Refuse pushes and deletes");
+  flags.boolean("delete", 0, &opt.allowDelete, "Allow deleting manifests, tags and blobs");
+  flags.boolean("quiet", 'q', &quiet, "Do not log requests");
+  Parsed p = parseFlags(flags, argv, "registry serve --storage DIR [OPTIONS]",
+                        "Serve a registry (OCI distribution API) from a storage directory");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("registry serve", p.args, 0, 0, status)) return status;
+  if (opt.storage.empty()) return reportError("registry serve: --storage is required");
+  if (opt.tlsCert.empty() != opt.tlsKey.empty())
+    return reportError("registry serve: --tls-cert and --tls-key go together");
+  if (opt.tokenAuth && opt.htpasswd.empty()) return reportError("registry serve: --token-auth needs --htpasswd");
+  if (quiet) opt.log = nullptr;
+  if (auto st = registry::server::serve(opt); !st) return reportError(st.error().wrap("registry serve"));
+  return 0;
+}
+
+int cmdRegistryGc(const Globals&, const std::vector<std::string>& argv) {
+  std::string storage;
+  FlagSet flags("registry gc");
+  flags.string("storage", 0, &storage, "Directory holding the registry's content (required)");
+  Parsed p = parseFlags(flags, argv, "registry gc --storage DIR",
+                        "Remove blobs no manifest references (run it while nothing is pushed)");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("registry gc", p.args, 0, 0, status)) return status;
+  if (storage.empty()) return reportError("registry gc: --storage is required");
+  auto r = registry::server::collectGarbage(storage);
+  if (!r) return reportError(r.error().wrap("registry gc"));
+  std::printf("Deleted blobs: %llu\nTotal reclaimed space: %s\n",
+              static_cast<unsigned long long>(r->blobsRemoved),
+              humanSize(static_cast<double>(r->bytesFreed)).c_str());
   return 0;
 }
 

@@ -25,6 +25,8 @@ int cmdPull(const Globals&, const std::vector<std::string>&);
 int cmdPush(const Globals&, const std::vector<std::string>&);
 int cmdLogin(const Globals&, const std::vector<std::string>&);
 int cmdLogout(const Globals&, const std::vector<std::string>&);
+int cmdRegistryServe(const Globals&, const std::vector<std::string>&);
+int cmdRegistryGc(const Globals&, const std::vector<std::string>&);
 int cmdImport(const Globals&, const std::vector<std::string>&);
 int cmdBuild(const Globals&, const std::vector<std::string>&);
 int cmdBuilderPrune(const Globals&, const std::vector<std::string>&);

@@ -84,6 +84,8 @@ const Command kCommands[] = {
     {"image push", cmdPush, "Upload an image to a registry"},
     {"login", cmdLogin, "Log in to a registry"},
     {"logout", cmdLogout, "Log out from a registry"},
+    {"registry serve", cmdRegistryServe, "Serve a registry from a storage directory"},
+    {"registry gc", cmdRegistryGc, "Remove blobs no manifest in a registry's storage references"},
     {"version", cmdVersion, "Show the strata version information"},
 };
 

@@ -40,7 +40,7 @@ _e2e_cleanup() {
     # only a daemon this test started, by its pid
     kill "$DOCKERD_PID" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$DOCKERD_PID" 2>/dev/null
+    kill -9 "$DOCKERD_PID" 2>/dev/null || true
   fi
   rm -rf -- /tmp/strata-escape-"$E2E_TOKEN"-*
   # helper daemons recorded next to a store (tests/e2e/docker-shim.sh), by pid

@@ -99,7 +99,7 @@ void storageError(HttpResponse& resp, const Error& e, std::string_view notFoundC
 
 void sendJson(HttpResponse& resp, int status, const nlohmann::ordered_json& body, std::string contentType) {
   resp.status = status;
-  resp.body = body.dump() + "\n";
+  resp.body = body.dump();
   resp.set("Content-Type", std::move(contentType));
 }
 

@@ -86,8 +86,8 @@ std::optional<std::pair<std::string, std::string>> basicCredentials(std::string_
 
 // The token key shared by every process using the storage: created once with link(2), which
 // fails when another process won the race, so all read the same key.
-std::string tokenKey(const std::string& storageRoot) {
-  const std::string dir = storageRoot + "/auth", path = dir + "/token.key";
+std::string tokenKey(const std::string& path) {
+  const std::string dir = dirName(path);
   if (auto key = readFile(path); key && key->size() >= 32) return *key;
   const std::string fresh = randomHex(32);
   if (mkdirAll(dir, 0700)) {
@@ -149,10 +149,10 @@ bool Htpasswd::verify(const std::string& user, const std::string& password) {
 }
 
 Result<std::unique_ptr<Authenticator>> Authenticator::create(const std::string& htpasswdPath,
-                                                             const std::string& storageRoot, bool bearer) {
+                                                             const std::string& tokenKeyPath, bool bearer) {
   std::unique_ptr<Authenticator> a(new Authenticator());
   a->users_ = TRY(Htpasswd::load(htpasswdPath));
-  a->key_ = tokenKey(storageRoot);
+  a->key_ = tokenKey(tokenKeyPath);
   a->bearer_ = bearer;
   return a;
 }

@@ -3,8 +3,8 @@
 // Bearer token from the server's own token endpoint.
 //
 // Tokens are "<payload>.<hmac>" where the payload names the user and the expiry time and the
-// HMAC-SHA256 key lives in <storage>/auth/token.key, so every server process sharing the
-// storage accepts the tokens of the others. There are no per-repository permissions: an
+// HMAC-SHA256 key lives in the storage (Storage::tokenKeyPath()), so every server process
+// sharing the storage accepts the tokens of the others. There are no per-repository permissions: an
 // authenticated user may pull and push everything.
 //
 // Thread safety: every method may be called concurrently.
@@ -54,11 +54,11 @@ struct TokenGrant {
 
 class Authenticator {
  public:
-  // htpasswdPath must be readable; the token key is created under storageRoot when missing
-  // (kept in memory only when the storage is read-only). bearer selects the challenge sent on
-  // 401: a Bearer challenge naming the token endpoint, or Basic.
+  // htpasswdPath must be readable; the token key file is created (0600, in a 0700 folder) when
+  // missing, and kept in memory only when it cannot be written (read-only storage). bearer
+  // selects the challenge sent on 401: a Bearer challenge naming the token endpoint, or Basic.
   static Result<std::unique_ptr<Authenticator>> create(const std::string& htpasswdPath,
-                                                       const std::string& storageRoot, bool bearer);
+                                                       const std::string& tokenKeyPath, bool bearer);
 
   // The user an Authorization header value proves ("Basic ..." or "Bearer ..."), or nullopt.
   std::optional<std::string> authenticate(std::string_view authorization);

@@ -72,9 +72,15 @@ HeadRead readHead(Connection& c, const HttpOptions& opt) {
       return r;
     }
     if (c.in.size() - c.inPos > opt.maxHeaderBytes) return {HeadRead::Bad, 431, {}};
+    // A method is a token: anything else (a TLS ClientHello on a plain port) is refused at
+    // once, so a client probing for HTTPS learns the answer without waiting for a timeout.
+    for (size_t i = c.inPos; i < c.in.size() && c.in[i] != ' '; ++i)
+      if (!isTchar(c.in[i])) return {HeadRead::Bad, 400, {}};
     const bool started = c.inPos < c.in.size();
     if (started && Clock::now() > deadline) return {HeadRead::Bad, 408, {}};
     auto more = c.fill();
+    if (!more && started && (more.error().code() == EAGAIN || more.error().code() == EWOULDBLOCK))
+      return {HeadRead::Bad, 408, {}};  // the read timed out halfway through the head
     if (!more || !*more) return {};
   }
 }
@@ -176,7 +182,7 @@ Status writeResponse(Connection& c, const HttpRequest& req, HttpResponse& resp, 
 
 void logRequest(FILE* log, const HttpRequest& req, int status, uint64_t bytes, Clock::time_point start) {
   if (!log) return;
-  std::string line = req.method + " " + req.target + " " + req.version;
+  std::string line = req.method.empty() ? "-" : req.method + " " + req.target + " " + req.version;
   for (char& ch : line)
     if (ch == '"' || static_cast<unsigned char>(ch) < 0x20) ch = '?';
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();

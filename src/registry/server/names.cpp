@@ -177,8 +177,12 @@ Route parseRoute(std::string_view path) {
   } else {
     return r;
   }
-  for (size_t i = 0; i < nameParts; ++i) r.name += (i ? "/" : "") + parts[i];
-  if (!validRepositoryName(r.name)) r.kind = Route::BadName;
+  bool encodedSlash = false;
+  for (size_t i = 0; i < nameParts; ++i) {
+    r.name += (i ? "/" : "") + parts[i];
+    encodedSlash = encodedSlash || parts[i].find('/') != std::string::npos;
+  }
+  if (encodedSlash || !validRepositoryName(r.name)) r.kind = Route::BadName;
   return r;
 }
 

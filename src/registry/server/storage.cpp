@@ -15,10 +15,10 @@
 namespace strata::registry::server {
 namespace {
 
-constexpr const char* kLayers = "_layers";
-constexpr const char* kManifests = "_manifests";
-constexpr const char* kTags = "_tags";
-constexpr const char* kReferrers = "_referrers";
+using layout::kLayers;
+using layout::kManifests;
+using layout::kReferrers;
+using layout::kTags;
 
 bool validDigest(const oci::Digest& d) { return d.algorithm == "sha256" && oci::isSha256Hex(d.hex); }
 
@@ -81,9 +81,9 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root, bool rea
   return s;
 }
 
-std::string Storage::blobPath(const oci::Digest& d) const { return root_ + "/blobs/sha256/" + d.hex; }
+std::string Storage::blobPath(const oci::Digest& d) const { return blobDir() + "/" + d.hex; }
 std::string Storage::repoPath(const std::string& repo) const { return root_ + "/repositories/" + repo; }
-std::string Storage::uploadPath(const std::string& id) const { return root_ + "/uploads/" + id; }
+std::string Storage::uploadPath(const std::string& id) const { return uploadsDir() + "/" + id; }
 
 Result<std::string> Storage::checkedRepo(const std::string& repo) const {
   if (!validRepositoryName(repo)) return fail(Error(EINVAL, "invalid repository name"));

@@ -7,6 +7,7 @@
 //   <root>/repositories/<name>/_tags/<tag>                 holds "sha256:<hex>"
 //   <root>/repositories/<name>/_referrers/<subject>/<hex>  holds the referrer's descriptor (JSON)
 //   <root>/uploads/<uuid>/{data,startedat,repository}      an upload in progress
+//   <root>/auth/token.key                                   the key signing bearer tokens
 //
 // The folders inside a repository start with '_', which no name component may, so a repository
 // "a/_tags" cannot exist and no name collides with another repository's files.
@@ -39,6 +40,14 @@
 #include "util/sha256.h"
 
 namespace strata::registry::server {
+
+// The folders of a repository (see above).
+namespace layout {
+inline constexpr const char* kLayers = "_layers";
+inline constexpr const char* kManifests = "_manifests";
+inline constexpr const char* kTags = "_tags";
+inline constexpr const char* kReferrers = "_referrers";
+}  // namespace layout
 
 // Pulls the next bytes of a request body into buf; 0 at its end.
 using ByteSource = std::function<Result<size_t>(char* buf, size_t size)>;
@@ -108,10 +117,15 @@ class Storage {
   // A whole blob in one go: startUpload + appendUpload + commitUpload, cancelled on failure.
   Result<uint64_t> putBlob(const std::string& repo, const oci::Digest& want, const ByteSource& body);
 
-  // Paths (for garbage collection and tests).
+  // Paths (for garbage collection and the token key); every one of them is built here.
+  std::string blobDir() const { return root_ + "/blobs/sha256"; }
   std::string blobPath(const oci::Digest& d) const;
   std::string repoPath(const std::string& repo) const;
+  // One of a repository's folders: layout::kLayers, kManifests, kTags or kReferrers.
+  std::string repoDir(const std::string& repo, const char* folder) const { return repoPath(repo) + "/" + folder; }
+  std::string uploadsDir() const { return root_ + "/uploads"; }
   std::string uploadPath(const std::string& id) const;
+  std::string tokenKeyPath() const { return root_ + "/auth/token.key"; }
 
  private:
   explicit Storage(std::string root, bool readOnly) : root_(std::move(root)), readOnly_(readOnly) {}

@@ -10,6 +10,8 @@
 
 #include "util/error.h"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace strata::registry::server {
 
 class Transport {
@@ -44,7 +46,7 @@ class TlsContext {
 
  private:
   TlsContext() = default;
-  struct ssl_ctx_st* ctx_ = nullptr;
+  ::ssl_ctx_st* ctx_ = nullptr;
 };
 
 }  // namespace strata::registry::server
