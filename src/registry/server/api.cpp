@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <cstring>
+
+#include "util/http.h"
 
 namespace strata::registry::server {
 namespace {
@@ -73,7 +74,7 @@ bool paginate(std::vector<std::string>& items, const Query& q, const std::string
   if (items.size() > limit) {
     items.resize(limit);
     if (limit > 0)
-      resp.set("Link", "<" + path + "?n=" + *n + "&last=" + escapeQueryValue(items.back()) + ">; rel=\"next\"");
+      resp.set("Link", "<" + path + "?n=" + *n + "&last=" + http::queryEscape(items.back()) + ">; rel=\"next\"");
   }
   return true;
 }

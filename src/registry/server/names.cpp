@@ -124,21 +124,6 @@ std::vector<std::string> queryValues(const Query& q, std::string_view name) {
   return out;
 }
 
-std::string escapeQueryValue(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (lowerAlnum(static_cast<char>(c)) || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 Route parseRoute(std::string_view path) {
   Route r;
   if (path == "/token") return r.kind = Route::Token, r;

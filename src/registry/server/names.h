@@ -32,8 +32,6 @@ Query parseQuery(std::string_view query);
 // The first value of name, or nullopt.
 std::optional<std::string> queryValue(const Query& q, std::string_view name);
 std::vector<std::string> queryValues(const Query& q, std::string_view name);
-// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-std::string escapeQueryValue(std::string_view text);
 
 // What a request path asks for. Name components and the reference are percent-decoded one by
 // one, so "%2F" never becomes a separator; kind BadName means the path had the shape of a
