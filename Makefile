@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit e2e demo bench clean
+.PHONY: all build deps test unit e2e demo bench stress clean
 
 all: build
 
@@ -29,6 +29,12 @@ test: deps build
 
 demo: deps build
 	@bash scripts/demo.sh
+
+# Longer and heavier than make test: the registry server under 16 parallel pulls of a 300 MB
+# layer (E2E_STRESS=1), and two million mutated inputs for every fuzz target.
+stress: deps build
+	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh registry_server
+	@for f in $(BUILD_DIR)/*_fuzz; do echo "== $$f"; $$f -runs=2000000 tests/fuzz/corpus/$$(basename $$f _fuzz) || exit 1; done
 
 bench: deps build
 	@bash bench/run.sh

@@ -156,6 +156,37 @@ DF
   }
   before_each=fresh_registry measure "push+pull 500 MiB, 5 layers" strata_push_pull -- docker_push_pull
   [ -z "$reg_pid" ] || kill "$reg_pid"
+  reg_pid=""
+fi
+
+# Serving: 8 clients at once pulling one 200 MiB blob from `strata registry serve` and from
+# docker-registry (time ratio < 1: strata serves faster).
+if command -v docker-registry >/dev/null; then
+  head -c 200000000 /dev/urandom >"$work/blob200"
+  blob_digest="sha256:$(sha256sum "$work/blob200" | cut -c1-64)"
+  sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$strata_bin" registry serve -q --addr "127.0.0.1:$sport" --storage "$work/serve-storage" >/dev/null 2>&1 &
+  serve_pid=$!
+  fresh_registry
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$sport/v2/" && break; sleep 0.05; done
+  for p in "$sport" "$reg_port"; do  # POST, then PUT the whole blob (docker-registry's monolithic form)
+    loc=$(curl -sf -X POST -D - -o /dev/null "http://127.0.0.1:$p/v2/bench/blob/blobs/uploads/" |
+      sed -n 's/^[Ll]ocation: *//p' | tr -d '\r')
+    case $loc in http*) ;; *) loc="http://127.0.0.1:$p$loc" ;; esac
+    sep='?'; [[ "$loc" == *'?'* ]] && sep='&'
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
+      --data-binary "@$work/blob200" "$loc${sep}digest=$blob_digest")
+    [ "$code" = 201 ] || { echo "bench: uploading the 200 MiB blob to port $p answered $code" >&2; exit 1; }
+  done
+  parallel_pull() { # PORT: 8 concurrent GETs of the blob (bodies discarded, statuses checked)
+    local i pids=()
+    for i in 1 2 3 4 5 6 7 8; do
+      curl -sSf "http://127.0.0.1:$1/v2/bench/blob/blobs/$blob_digest" -o /dev/null & pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || return 1; done
+  }
+  measure "serve: 8 clients pull a 200 MiB blob" parallel_pull "$sport" -- parallel_pull "$reg_port"
+  kill "$serve_pid" "$reg_pid"
 fi
 
 for k in "${!results[@]}"; do printf '%s\t%s\n' "$k" "${results[$k]}"; done >"$work/results.tsv"

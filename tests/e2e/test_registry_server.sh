@@ -58,7 +58,10 @@ assert_eq 0 "$(find "$E2E_TMP/storage" -path '*blobs*' -type f | wc -l)"
 
 note "strata pushes, and pulls back into an empty store"
 ctx="$E2E_TMP/ctx"; mkdir -p "$ctx"
-printf 'FROM bb\nRUN head -c 9000000 /dev/urandom > /big && echo served-by-strata > /msg\nCMD ["cat", "/msg"]\n' >"$ctx/Dockerfile"
+# E2E_STRESS=1 (make stress) makes the big layer 300 MB and the parallel pulls 16
+big_bytes=9000000 clients=8
+[ "${E2E_STRESS:-0}" = 1 ] && big_bytes=300000000 clients=16
+printf 'FROM bb\nRUN head -c %s /dev/urandom > /big && echo served-by-strata > /msg\nCMD ["cat", "/msg"]\n' "$big_bytes" >"$ctx/Dockerfile"
 ok strata build -q --network none -t "$reg/$t-app:1" "$ctx"
 id=$out
 ok strata push "$reg/$t-app:1"
@@ -148,18 +151,18 @@ ok with_store s7 strata pull -q "127.0.0.1:$rport/$t-app:1"
 
 note "many parallel pulls: every byte verified"
 pids=()
-for i in 1 2 3 4 5 6 7 8; do
+for i in $(seq "$clients"); do
   STRATA_ROOT="$E2E_TMP/p$i" "$STRATA_BIN" pull -q "$reg/$t-app:1" >"$E2E_TMP/p$i.out" 2>&1 &
   pids+=($!)
 done
 blob=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][1]["digest"])' \
   < <(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$reg/v2/$t-app/manifests/1"))
-for i in 1 2 3 4 5 6 7 8; do
+for i in $(seq "$clients"); do
   curl -s "http://$reg/v2/$t-app/blobs/$blob" -o "$E2E_TMP/c$i.blob" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a parallel pull failed: $(cat "$E2E_TMP"/p*.out)"; done
-for i in 1 2 3 4 5 6 7 8; do
+for i in $(seq "$clients"); do
   assert_eq "$blob" "sha256:$(sha256sum "$E2E_TMP/c$i.blob" | cut -c1-64)"
   assert_eq "$id" "$(with_store "p$i" strata image inspect -f '{{.Id}}' "$reg/$t-app:1")"
 done
