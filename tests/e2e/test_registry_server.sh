@@ -181,3 +181,8 @@ ok with_store s8 strata run --rm "127.0.0.1:$gport/$t-app:1"
 assert_eq "served-by-strata" "$out"
 expect_error --names "--storage" strata registry gc
 expect_error --names "--storage" strata registry serve
+# a server that cannot start leaves no storage behind
+expect_error --names "/nonexistent" strata registry serve --storage "$E2E_TMP/never" --htpasswd /nonexistent
+expect_error --names "127.0.0.1:$gport" strata registry serve --addr "127.0.0.1:$gport" --storage "$E2E_TMP/never"
+expect_error --names "bogus" strata registry serve --addr bogus --storage "$E2E_TMP/never"
+assert_no_file "$E2E_TMP/never"

@@ -8,6 +8,7 @@
 #include "registry/server/http_server.h"
 #include "registry/server/storage.h"
 #include "registry/server/transport.h"
+#include "util/fs.h"
 
 namespace strata::registry::server {
 
@@ -31,25 +32,37 @@ void Server::stop() {
 Result<std::unique_ptr<Server>> Server::start(const ServeOptions& opt) {
   // Check everything the user typed before touching the storage or the network.
   TRYV(parseListenAddress(opt.addr));
-  if (opt.storage.empty()) return failInvalid("registry serve: no storage directory (--storage)");
+  if (opt.storage.empty()) return failInvalid("no storage directory (--storage)");
   if (opt.tlsCert.empty() != opt.tlsKey.empty())
-    return failInvalid("registry serve: TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    return failInvalid("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
   if (opt.tokenAuth && opt.htpasswd.empty())
-    return failInvalid("registry serve: token authentication needs an htpasswd file (--htpasswd)");
+    return failInvalid("token authentication needs an htpasswd file (--htpasswd)");
+
+  if (!opt.htpasswd.empty()) TRYV_CTX(readFile(opt.htpasswd), "htpasswd `" + opt.htpasswd + "`");
 
   auto impl = std::make_unique<Impl>();
   if (!opt.tlsCert.empty()) impl->tls = TRY(TlsContext::load(opt.tlsCert, opt.tlsKey));
-  impl->storage = TRY(Storage::open(opt.storage, opt.readOnly));
-  if (!opt.htpasswd.empty())
-    impl->auth = TRY(Authenticator::create(opt.htpasswd, impl->storage->tokenKeyPath(), opt.tokenAuth));
-  impl->api = std::make_unique<Api>(*impl->storage, impl->auth.get(), ApiOptions{opt.readOnly, opt.allowDelete});
-
-  HttpOptions http;
-  http.addr = opt.addr;
-  http.tls = impl->tls.get();
-  http.log = opt.log;
-  Api* api = impl->api.get();
-  impl->http = TRY(HttpServer::start(http, [api](HttpRequest& req, HttpResponse& resp) { api->handle(req, resp); }));
+  // A storage directory this call creates goes again if the server cannot start after all
+  // (the address is taken, say): a failed start leaves nothing behind.
+  const bool storageExisted = pathExists(opt.storage);
+  auto started = [&]() -> Status {
+    impl->storage = TRY(Storage::open(opt.storage, opt.readOnly));
+    if (!opt.htpasswd.empty())
+      impl->auth = TRY(Authenticator::create(opt.htpasswd, impl->storage->tokenKeyPath(), opt.tokenAuth));
+    impl->api = std::make_unique<Api>(*impl->storage, impl->auth.get(), ApiOptions{opt.readOnly, opt.allowDelete});
+    HttpOptions http;
+    http.addr = opt.addr;
+    http.tls = impl->tls.get();
+    http.log = opt.log;
+    Api* api = impl->api.get();
+    impl->http = TRY(HttpServer::start(http, [api](HttpRequest& req, HttpResponse& resp) { api->handle(req, resp); }));
+    return {};
+  }();
+  if (!started) {
+    impl.reset();
+    if (!storageExisted) (void)removeAll(opt.storage);
+    return fail(std::move(started).error());
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
