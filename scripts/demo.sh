@@ -4,8 +4,9 @@
 # formats, and load it into a second, fresh store. Then run containers from it (in the
 # foreground and detached: ps, logs, exec, stop), change one, look at its diff, commit it as a
 # new image with a message and an author, read that image's history and run it. Then build
-# images from Dockerfiles: a two-stage build on busybox (and its cached rebuild), and the seeds'
-# nginx example on a Debian base made with debootstrap.
+# images from Dockerfiles: a two-stage build on busybox (and its cached rebuild), push it to a
+# private registry (`strata registry serve`) and run it from an empty store, which pulls it;
+# and the seeds' nginx example on a Debian base made with debootstrap.
 #
 #   scripts/demo.sh            uses a throwaway store (or $STRATA_ROOT when set)
 #   STRATA_BIN=path/to/strata scripts/demo.sh
@@ -20,9 +21,11 @@ strata_bin=${STRATA_BIN:-$repo/build/strata}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")
 demo_containers=(demo-sleeper demo-changer)
+registry_pid=""
 cleanup() {
   # containers first (their processes and mounts live on the store), then the work dir
   "$strata_bin" rm -f "${demo_containers[@]}" >/dev/null 2>&1 || true
+  [ -z "$registry_pid" ] || { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -174,6 +177,24 @@ strata images demo/hello
 
 step "strata history demo/hello:1"
 strata history demo/hello:1
+
+step "strata registry serve: a private registry of strata's own, on 127.0.0.1"
+reg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$strata_bin" registry serve -q --addr "127.0.0.1:$reg_port" --storage "$work/registry" &
+registry_pid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$reg_port/v2/" && break; sleep 0.05; done
+
+step "strata tag demo/hello:1 127.0.0.1:$reg_port/demo/hello:1 && strata push 127.0.0.1:$reg_port/demo/hello:1"
+strata tag demo/hello:1 "127.0.0.1:$reg_port/demo/hello:1"
+strata push "127.0.0.1:$reg_port/demo/hello:1"
+
+step "strata push again: the registry has every layer"
+strata push "127.0.0.1:$reg_port/demo/hello:1"
+
+step "strata --root $work/third-store run --rm 127.0.0.1:$reg_port/demo/hello:1   (an empty store: run pulls it)"
+strata --root "$work/third-store" run --rm "127.0.0.1:$reg_port/demo/hello:1"
+strata --root "$work/third-store" images --digests
+kill "$registry_pid"; wait "$registry_pid" 2>/dev/null || true; registry_pid=""
 
 if [ "${STRATA_DEMO_NGINX:-1}" != 0 ]; then
   step "the seeds' nginx example: a Debian base from debootstrap, imported as debian:bookworm"
