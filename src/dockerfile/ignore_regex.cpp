@@ -718,34 +718,24 @@ int32_t runeAt(std::string_view text, std::size_t pos, std::size_t* width) {
 }
 
 bool Program::matches(std::string_view text) const {
-  if (!mayMatch(text)) return false;
-  return withRunner(*this, [&](Runner& r) {
-    int32_t prev = kNoRune;
-    for (std::size_t pos = 0;;) {
-      std::size_t width;
-      const int32_t cur = runeAt(text, pos, &width);
-      if (r.expand({pos == 0, cur == kNoRune, prev, cur}, true)) return true;
-      if (cur == kNoRune) return false;
-      r.step(static_cast<char32_t>(cur));
-      if (!anchored_) r.seedStart();
-      if (r.dead()) return false;
-      prev = cur;
-      pos += width;
-    }
-  });
+  return mayMatch(text) && scan(text, /*dirPrefixes=*/false);
 }
 
 bool Program::matchesSomeDirPrefix(std::string_view text) const {
   // Each candidate is a prefix of text: it must hold the anchored prefix and the infix.
   if (!text.starts_with(prefix_)) return false;
   if (!infix_.empty() && text.find(infix_) == std::string_view::npos) return false;
+  return scan(text, /*dirPrefixes=*/true);
+}
+
+bool Program::scan(std::string_view text, bool dirPrefixes) const {
   return withRunner(*this, [&](Runner& r) {
     int32_t prev = kNoRune;
     for (std::size_t pos = 0;;) {
       std::size_t width;
       const int32_t cur = runeAt(text, pos, &width);
       // text[0, pos) is a candidate ancestor when a `/` follows: try it as the whole text.
-      if (cur == '/' && r.expand({pos == 0, true, prev, kNoRune}, false)) return true;
+      if (dirPrefixes && cur == '/' && r.expand({pos == 0, true, prev, kNoRune}, false)) return true;
       if (r.expand({pos == 0, cur == kNoRune, prev, cur}, true)) return true;
       if (cur == kNoRune) return false;
       r.step(static_cast<char32_t>(cur));

@@ -67,6 +67,8 @@ class Program {
     return static_cast<uint32_t>(insts_.size() - 1);
   }
   uint32_t emit(const Node& n, uint32_t next);
+  // Runs the automaton over text; with dirPrefixes, a match of text[0, k) before a `/` counts.
+  bool scan(std::string_view text, bool dirPrefixes) const;
   void computeReach();
   void findRequiredLiterals(const Node& root);
   // Cheap necessary conditions checked before running the automaton.
