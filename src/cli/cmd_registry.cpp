@@ -191,10 +191,8 @@ int cmdLogin(const Globals& g, const std::vector<std::string>& argv) {
 
   auto store = registry::CredentialStore::load();
   if (!store) return reportError(store.error());
-  registry::Options opt;
-  opt.insecure = store->insecureRegistries();
-  opt.insecure.insert(opt.insecure.end(), g.insecureRegistries.begin(), g.insecureRegistries.end());
-  opt.credentials = creds;
+  registry::Options opt = registry::configuredOptions(*store, domain, g.insecureRegistries);
+  opt.credentials = creds;  // the ones being checked, not those stored
   auto client = registry::Client::connect(domain, opt);
   if (!client) return reportError(client.error().wrap("login to " + domain));
   if (auto st = (*client)->checkLogin(); !st) return reportError(st.error());
@@ -238,10 +236,6 @@ int cmdRegistryServe(const Globals&, const std::vector<std::string>& argv) {
   if (p.done) return p.status;
   int status = 0;
   if (!checkArgs("registry serve", p.args, 0, 0, status)) return status;
-  if (opt.storage.empty()) return reportError("registry serve: --storage is required");
-  if (opt.tlsCert.empty() != opt.tlsKey.empty())
-    return reportError("registry serve: --tls-cert and --tls-key go together");
-  if (opt.tokenAuth && opt.htpasswd.empty()) return reportError("registry serve: --token-auth needs --htpasswd");
   if (quiet) opt.log = nullptr;
   if (auto st = registry::server::serve(opt); !st) return reportError(st.error().wrap("registry serve"));
   return 0;

@@ -108,14 +108,19 @@ std::string errorText(const http::Response& r) {
   return text;
 }
 
+Options configuredOptions(const CredentialStore& config, const std::string& domain,
+                          const std::vector<std::string>& extraInsecure) {
+  Options opt;
+  opt.insecure = config.insecureRegistries();
+  opt.insecure.insert(opt.insecure.end(), extraInsecure.begin(), extraInsecure.end());
+  opt.credentials = config.find(domain);
+  return opt;
+}
+
 Result<std::unique_ptr<Client>> connectConfigured(const std::string& domain,
                                                   const std::vector<std::string>& extraInsecure) {
-  CredentialStore creds = TRY(CredentialStore::load());
-  Options opt;
-  opt.insecure = creds.insecureRegistries();
-  opt.insecure.insert(opt.insecure.end(), extraInsecure.begin(), extraInsecure.end());
-  opt.credentials = creds.find(domain);
-  return Client::connect(domain, opt);
+  const CredentialStore config = TRY(CredentialStore::load());
+  return Client::connect(domain, configuredOptions(config, domain, extraInsecure));
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const std::string& domain, const Options& opt) {
@@ -377,28 +382,24 @@ Status Client::uploadBlob(const std::string& repo, const oci::Digest& d, int fd,
     };
   };
 
-  if (size > kChunkSize) {
-    for (uint64_t off = 0; off < size; off += kChunkSize) {
-      const uint64_t n = std::min<uint64_t>(kChunkSize, size - off);
-      http::Request patch;
-      patch.method = "PATCH";
-      patch.url = location;
-      patch.headers.push_back("Content-Range: " + std::to_string(off) + "-" + std::to_string(off + n - 1));
-      body(patch, off, n);
-      r = TRY(send(patch));
-      TRYV(expectStatus(r, 202, what));
-      if (!r.header("location").empty()) location = http::resolveUrl(location, r.header("location"));
-    }
-    http::Request put;
-    put.method = "PUT";
-    put.url = withQuery(location, "digest=" + http::queryEscape(d.str()));
-    r = TRY(send(put));
-    return expectStatus(r, 201, what);
+  // Above the chunk size the blob goes in PATCHes and the closing PUT carries no body;
+  // otherwise the PUT carries it all (a monolithic upload).
+  const bool chunked = size > kChunkSize;
+  for (uint64_t off = 0; chunked && off < size; off += kChunkSize) {
+    const uint64_t n = std::min<uint64_t>(kChunkSize, size - off);
+    http::Request patch;
+    patch.method = "PATCH";
+    patch.url = location;
+    patch.headers.push_back("Content-Range: " + std::to_string(off) + "-" + std::to_string(off + n - 1));
+    body(patch, off, n);
+    r = TRY(send(patch));
+    TRYV(expectStatus(r, 202, what));
+    if (!r.header("location").empty()) location = http::resolveUrl(location, r.header("location"));
   }
   http::Request put;
   put.method = "PUT";
   put.url = withQuery(location, "digest=" + http::queryEscape(d.str()));
-  body(put, 0, size);
+  if (!chunked) body(put, 0, size);
   r = TRY(send(put));
   return expectStatus(r, 201, what);
 }

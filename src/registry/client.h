@@ -116,8 +116,11 @@ class Client {
   bool tokenStale_ = true;  // scopes_ changed since token_ was fetched
 };
 
-// Connects to domain with what the configuration files hold for it: credentials (strata's
-// config, then Docker's) and insecure registries (strata's config plus extraInsecure).
+// What the configuration files say about domain: its credentials (strata's config, then
+// Docker's) and the insecure registries (strata's config plus extraInsecure).
+Options configuredOptions(const CredentialStore& config, const std::string& domain,
+                          const std::vector<std::string>& extraInsecure);
+// Connects to domain with configuredOptions() from the configuration files.
 Result<std::unique_ptr<Client>> connectConfigured(const std::string& domain,
                                                   const std::vector<std::string>& extraInsecure);
 
