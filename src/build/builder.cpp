@@ -22,6 +22,7 @@
 #include "build/fetch.h"
 #include "build/plan.h"
 #include "build/run_step.h"
+#include "network/networks.h"
 #include "dockerfile/apply.h"
 #include "dockerfile/ignore.h"
 #include "dockerfile/text.h"
@@ -404,8 +405,10 @@ class Builder {
       mounts.push_back(std::move(mount));
     }
     std::string network = run.network.empty() ? opt_.network : run.network;
-    const runtime::NetworkMode mode =
-        network == "none" ? runtime::NetworkMode::None : runtime::NetworkMode::Host;
+    // "default" is the default bridge network, as `docker build` uses it.
+    const runtime::NetworkMode mode = network == "none"   ? runtime::NetworkMode::None
+                                      : network == "host" ? runtime::NetworkMode::Host
+                                                          : runtime::NetworkMode::Bridge;
     return step(r, "run\n" + history + "\nnetwork=" + network + "\n" + mountKey, vertex, [&](ImageState& state) -> Status {
       RunStep rs;
       rs.args = argv;
@@ -413,6 +416,10 @@ class Builder {
       rs.cwd = c.workingDir.empty() ? "/" : c.workingDir;
       rs.user = c.user;
       rs.network = mode;
+      if (mode == runtime::NetworkMode::Bridge) {
+        network::Networks nets(store_);
+        rs.bridge = TRY(nets.bridgeRequest(TRY(nets.find("bridge"))));
+      }
       rs.lowerDirs = layerDirs(state);
       rs.mounts = mounts;
       int status = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "runtime/runtime.h"
 #include "util/fd.h"
@@ -68,10 +69,24 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
   const bool hostNetwork = step.network == runtime::NetworkMode::Host;
   TRYV(writeFileAtomic(tmp.path() + "/hostname", std::string(kHostname) + "\n"));
   TRYV(writeFileAtomic(tmp.path() + "/hosts", runtime::hostsFile(kHostname, hostNetwork)));
-  TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", runtime::resolvConf()));
+  const std::string hostResolv = readFile("/etc/resolv.conf").value_or("");
+  TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", hostResolv));
 
   runtime::Spec spec;
   spec.id = TRY(stepId());
+  // On a bridge the step holds an address until it ends (attach writes its hosts file).
+  std::optional<network::Endpoint> endpoint;
+  struct Detach {
+    std::optional<network::Endpoint>& ep;
+    ~Detach() {
+      if (ep) (void)network::detach(*ep);
+    }
+  } detachAtEnd{endpoint};
+  if (step.network == runtime::NetworkMode::Bridge) {
+    endpoint = TRY(network::attach(step.bridge, {spec.id, "", kHostname, {}, tmp.path() + "/hosts"}));
+    spec.interface = runtime::Interface{"eth0", endpoint->address, endpoint->prefix, endpoint->gateway};
+    TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", network::bridgeResolvConf(hostResolv, endpoint->gateway)));
+  }
   spec.args = step.args;
   spec.env = step.env;
   spec.cwd = step.cwd.empty() ? "/" : step.cwd;
@@ -102,7 +117,9 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
   runtime::Stdio stdio;
   stdio.out = writeEnd.get();
   stdio.err = writeEnd.get();
-  auto started = runtime::start(spec, stdio);
+  runtime::BeforeGo plug;
+  if (endpoint) plug = [&](pid_t pid) { return network::plug(*endpoint, pid); };
+  auto started = runtime::start(spec, stdio, plug);
   writeEnd.reset();  // the container holds the only write end now
   if (!started) {
     (void)runtime::cleanup(spec);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "network/endpoint.h"
 #include "runtime/spec.h"
 #include "util/error.h"
 
@@ -18,6 +19,7 @@ struct RunStep {
   std::string cwd = "/";
   std::string user;
   runtime::NetworkMode network = runtime::NetworkMode::None;
+  network::BridgeRequest bridge;       // with NetworkMode::Bridge: the network to attach to
   std::vector<std::string> lowerDirs;  // the image's layer trees, top-most first
   std::vector<runtime::Mount> mounts;  // RUN --mount, in order
 };

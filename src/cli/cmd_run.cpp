@@ -39,7 +39,10 @@ void defineCreateFlags(FlagSet& f, RunFlags& r) {
   f.string("memory", 'm', &o.memory, "Memory limit");
   f.string("cpus", 0, &o.cpus, "Number of CPUs");
   f.string("name", 0, &o.name, "Assign a name to the container");
-  f.string("network", 0, &o.network, "Connect a container to a network (none, host)");
+  f.string("network", 0, &o.network, "Connect a container to a network (bridge, host, none, container:NAME, NETWORK)");
+  f.list("publish", 'p', &o.publish, "Publish a container's port(s) to the host");
+  f.boolean("publish-all", 'P', &o.publishAll, "Publish all exposed ports to random ports");
+  f.list("expose", 0, &o.expose, "Expose a port or a range of ports");
   f.string("pids-limit", 0, &r.pidsLimit, "Tune container pids limit (-1 for unlimited)");
   f.string("platform", 0, &r.platform, "Set platform if server is multi-platform capable");
   f.string("pull", 0, &r.pull, "Pull image before running (\"always\"|\"missing\"|\"never\")");
@@ -60,6 +63,8 @@ bool finishFlags(RunFlags& r, const std::vector<std::string>& argv, int& status)
     if (argv[i] == "--") break;
   }
   if (r.entrypointSet) r.opt.entrypoint = r.entrypoint;
+  if (r.opt.network == "host" && (!r.opt.publish.empty() || r.opt.publishAll))
+    std::fprintf(stderr, "WARNING: Published ports are discarded when using host network mode\n");
   if (!r.pidsLimit.empty()) {
     char* end = nullptr;
     long long v = std::strtoll(r.pidsLimit.c_str(), &end, 10);

@@ -8,33 +8,12 @@
 #include "runtime/cgroups.h"
 #include "util/format.h"
 #include "util/fs.h"
+#include "util/process.h"
 
 namespace strata::container {
 
-namespace {
-
-// /proc/<pid>/stat field 22 (start time in clock ticks), or 0 when the process is gone.
-uint64_t processStartTime(pid_t pid) {
-  auto text = readFile("/proc/" + std::to_string(pid) + "/stat");
-  if (!text) return 0;
-  auto close = text->rfind(')');
-  if (close == std::string::npos) return 0;
-  // Fields after the command: state is field 3; start time is field 22.
-  size_t pos = close + 2;
-  for (int field = 3; field < 22 && pos != std::string::npos; ++field) {
-    pos = text->find(' ', pos);
-    if (pos != std::string::npos) ++pos;
-  }
-  if (pos == std::string::npos) return 0;
-  return std::strtoull(text->c_str() + pos, nullptr, 10);
-}
-
-}  // namespace
-
 bool monitorAlive(const State& s) {
-  if (s.monitorPid <= 0) return false;
-  uint64_t start = processStartTime(s.monitorPid);
-  return start != 0 && (s.monitorStartTime == 0 || start == s.monitorStartTime);
+  return processAlive(s.monitorPid, s.monitorStartTime);
 }
 
 uint64_t startTimeOf(pid_t pid) { return processStartTime(pid); }

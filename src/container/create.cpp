@@ -5,8 +5,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
+#include "container/networking.h"
 #include "image/images.h"
+#include "network/ports.h"
 #include "util/format.h"
 #include "util/fs.h"
 
@@ -179,10 +182,23 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
   }
 
   HostConfig& h = r.host;
-  if (opt.network != "none" && opt.network != "host")
-    return failInvalid("network mode \"" + opt.network +
-                       "\" is not supported yet (use none or host)");
-  h.networkMode = opt.network;
+  h.networkMode = opt.network;  // resolved against the store by create()
+  std::set<std::string> exposed(c.exposedPorts.begin(), c.exposedPorts.end());
+  for (const auto& e : opt.expose) {
+    auto ports = network::parsePortProto(e);
+    if (!ports) return failInvalid("invalid argument \"" + e + "\" for \"--expose\" flag: " + ports.error().what());
+    for (const auto& [port, proto] : *ports) exposed.insert(std::to_string(port) + "/" + proto);
+  }
+  for (const auto& p : opt.publish) {
+    auto bindings = network::parsePublish(p);
+    if (!bindings) return failInvalid("invalid argument \"" + p + "\" for \"-p, --publish\" flag: " + bindings.error().what());
+    for (const auto& b : *bindings) {
+      h.portBindings.push_back({b.containerPort, b.proto, b.hostIp, b.hostPort});
+      exposed.insert(std::to_string(b.containerPort) + "/" + b.proto);
+    }
+  }
+  h.publishAllPorts = opt.publishAll;
+  c.exposedPorts.assign(exposed.begin(), exposed.end());
   if (!opt.memory.empty()) h.memory = TRY(parseMemory(opt.memory));
   if (!opt.cpus.empty()) h.nanoCpus = TRY(parseCpus(opt.cpus));
   if (opt.pidsLimit < 0) return failInvalid("invalid argument for \"--pids-limit\" flag");
@@ -225,6 +241,14 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   image::Loaded img = TRY(image::load(s, *rec));
   std::string id = newContainerId();
   Record r = TRY(compose(opt, img, id));
+  r.host.networkMode = TRY(resolveNetworkMode(cs, opt.network));
+  if (r.host.networkMode.rfind("container:", 0) == 0) {
+    if (!opt.hostname.empty()) return failInvalid("conflicting options: hostname and the network mode");
+    if (!r.host.portBindings.empty() || r.host.publishAllPorts)
+      return failInvalid("conflicting options: port publishing and the container type network mode");
+    // Sharing a network namespace means sharing its name too, as Docker does.
+    r.hostname = TRY(cs.load(r.host.networkMode.substr(10))).hostname;
+  }
   r.name = opt.name.empty() ? randomName() : opt.name;
 
   // Prepare the directory under tmp/, then move it into place: a failed create leaves nothing.
@@ -234,8 +258,9 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   // The init layer holds the mount points, so they never show in diff or commit.
   TRYV(runtime::writeMountPointLayer(p.init()));
   TRYV(writeFileAtomic(p.hostname(), r.hostname + "\n"));
-  TRYV(writeFileAtomic(p.hosts(), runtime::hostsFile(r.hostname, r.host.networkMode == "host")));
-  TRYV(writeFileAtomic(p.resolvConf(), runtime::resolvConf()));
+  // Written for each start by the monitor (container/networking.h); here they are the mount points.
+  TRYV(writeFileAtomic(p.hosts(), ""));
+  TRYV(writeFileAtomic(p.resolvConf(), ""));
   for (auto& b : r.host.binds) {
     if (b.isVolume) {
       if (b.source.empty()) b.source = newContainerId();  // anonymous volume
@@ -308,7 +333,7 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   }
   spec.maskedPaths = runtime::defaultMaskedPaths();
   spec.readonlyPaths = runtime::defaultReadonlyPaths();
-  spec.network = r.host.networkMode == "host" ? runtime::NetworkMode::Host : runtime::NetworkMode::None;
+  spec.network = r.host.networkMode == "host" ? runtime::NetworkMode::Host : runtime::NetworkMode::None;  // NetworkRun::prepare decides
   spec.capabilities = runtime::defaultCapabilities();
   if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;
   if (r.host.nanoCpus > 0) spec.resources.cpuQuotaUs = r.host.nanoCpus * spec.resources.cpuPeriodUs / 1000000000;

@@ -22,7 +22,10 @@ struct CreateOptions {
   std::vector<std::string> volumes;       // -v SRC:DST[:ro|rw], -v DST
   std::vector<std::string> labels;        // -l KEY=VALUE
   std::string name, workdir, user, hostname;
-  std::string network = "none";
+  std::string network = "bridge";         // --network
+  std::vector<std::string> publish;       // -p
+  std::vector<std::string> expose;        // --expose
+  bool publishAll = false;                // -P
   std::string memory, cpus, restart = "no", stopSignal;
   int64_t pidsLimit = 0;
   bool tty = false, interactive = false, readOnly = false, autoRemove = false, init = false;

@@ -19,6 +19,7 @@
 
 #include "container/attach.h"
 #include "container/create.h"
+#include "container/networking.h"
 #include "runtime/runtime.h"
 #include "util/format.h"
 #include "util/fs.h"
@@ -68,7 +69,7 @@ class Session {
       : cs_(cs), rec_(r), paths_(cs.paths(r.id)), log_(paths_.log()), clients_(std::move(clients)) {}
 
   // Starts the process; on failure returns the outcome to report.
-  StartOutcome launch(runtime::Spec& spec);
+  StartOutcome launch(runtime::Spec& spec, const runtime::BeforeGo& beforeGo);
   // Runs until the process exited and its output is drained; returns its exit status.
   int loop(int listenFd);
   pid_t pid() const { return pid_; }
@@ -91,7 +92,7 @@ class Session {
   std::vector<FrameParser> parsers_;
 };
 
-StartOutcome Session::launch(runtime::Spec& spec) {
+StartOutcome Session::launch(runtime::Spec& spec, const runtime::BeforeGo& beforeGo) {
   runtime::Stdio stdio;
   int outP[2] = {-1, -1}, errP[2] = {-1, -1}, inP[2] = {-1, -1};
   if (!spec.tty) {
@@ -104,7 +105,7 @@ StartOutcome Session::launch(runtime::Spec& spec) {
       stdio.in = inP[0];
     }
   }
-  auto started = runtime::start(spec, stdio);
+  auto started = runtime::start(spec, stdio, beforeGo);
   for (int fd : {outP[1], errP[1], inP[0]})
     if (fd >= 0) ::close(fd);
   out_.reset(outP[0]);
@@ -297,7 +298,9 @@ void writeOutcome(int fd, const StartOutcome& o) {
     auto spec = specFor(cs, r);
     Session session(cs, r, clients);
     clients.clear();  // the session owns them now
-    StartOutcome o = spec ? session.launch(*spec) : StartOutcome{false, 125, spec.error().what()};
+    // The network is set up before each start and released after each exit.
+    Result<NetworkRun> net = spec ? NetworkRun::prepare(cs, r, *spec) : Result<NetworkRun>(fail(spec.error()));
+    StartOutcome o = net ? session.launch(*spec, net->hook()) : StartOutcome{false, 125, net.error().what()};
     if (!o.started) {
       st.status = first ? RunStatus::Created : RunStatus::Exited;
       st.exitCode = o.exitCode;
@@ -315,6 +318,8 @@ void writeOutcome(int fd, const StartOutcome& o) {
     st.oomKilled = false;
     st.startedAt = nowRfc3339Nano();
     st.finishedAt = "0001-01-01T00:00:00Z";
+    if (auto ns = net->started(session.pid())) st.network = std::move(*ns);
+    else st.error = ns.error().what();
     (void)cs.saveState(r.id, st);
     if (first) {
       writeOutcome(statusFd, o);
@@ -323,6 +328,8 @@ void writeOutcome(int fd, const StartOutcome& o) {
     int code = session.loop(listenFd.get());
     st.oomKilled = runtime::oomKilled(r.id);
     (void)runtime::cleanup(*spec);
+    net->finish();
+    st.network = NetworkState{};
     st.status = RunStatus::Exited;
     st.exitCode = code;
     st.pid = 0;

@@ -1,5 +1,7 @@
 #include "container/record.h"
 
+#include <cstdlib>
+
 namespace strata::container {
 
 std::string statusName(RunStatus s) {
@@ -40,8 +42,14 @@ Json recordToJson(const Record& r) {
   for (const auto& b : r.host.binds)
     binds.push_back(Json{{"Source", b.source}, {"Destination", b.destination},
                          {"ReadOnly", b.readOnly}, {"Volume", b.isVolume}});
+  Json bindings = Json::object();
+  for (const auto& b : r.host.portBindings)
+    bindings[std::to_string(b.containerPort) + "/" + b.proto].push_back(
+        Json{{"HostIp", b.hostIp}, {"HostPort", b.hostPort ? std::to_string(b.hostPort) : ""}});
   j["HostConfig"] = Json{{"Binds", binds},
                          {"NetworkMode", r.host.networkMode},
+                         {"PortBindings", bindings},
+                         {"PublishAllPorts", r.host.publishAllPorts},
                          {"Memory", r.host.memory},
                          {"NanoCpus", r.host.nanoCpus},
                          {"PidsLimit", r.host.pidsLimit},
@@ -82,6 +90,20 @@ Result<Record> recordFromJson(std::string_view text) {
       r.host.binds.push_back(std::move(m));
     }
     r.host.networkMode = h->value("NetworkMode", "none");
+    if (auto pb = h->find("PortBindings"); pb != h->end() && pb->is_object()) {
+      for (const auto& [key, list] : pb->items()) {
+        PortBinding b;
+        auto slash = key.find('/');
+        b.containerPort = static_cast<uint16_t>(std::atoi(key.substr(0, slash).c_str()));
+        if (slash != std::string::npos) b.proto = key.substr(slash + 1);
+        for (const auto& e : list) {
+          b.hostIp = e.value("HostIp", "");
+          b.hostPort = static_cast<uint16_t>(std::atoi(e.value("HostPort", "").c_str()));
+          r.host.portBindings.push_back(b);
+        }
+      }
+    }
+    r.host.publishAllPorts = h->value("PublishAllPorts", false);
     r.host.memory = h->value("Memory", int64_t(0));
     r.host.nanoCpus = h->value("NanoCpus", int64_t(0));
     r.host.pidsLimit = h->value("PidsLimit", int64_t(0));
@@ -109,7 +131,15 @@ static Status statusFromName(const std::string& n, RunStatus& out) {
 }
 
 Json stateToJson(const State& s) {
-  return Json{{"Status", statusName(s.status)}, {"Pid", s.pid},
+  Json ports = Json::array();
+  for (const auto& p : s.network.ports)
+    ports.push_back(Json{{"PrivatePort", p.containerPort}, {"Type", p.proto}, {"IP", p.hostIp},
+                         {"PublicPort", p.hostPort}});
+  const NetworkState& n = s.network;
+  Json net{{"Network", n.network}, {"NetworkID", n.networkId}, {"IPAddress", n.ipAddress},
+           {"IPPrefixLen", n.prefixLen}, {"Gateway", n.gateway}, {"MacAddress", n.macAddress},
+           {"Ports", ports}};
+  return Json{{"Status", statusName(s.status)}, {"Pid", s.pid}, {"Network", net},
               {"MonitorPid", s.monitorPid},    {"MonitorStartTime", s.monitorStartTime},
               {"ExitCode", s.exitCode},
               {"OOMKilled", s.oomKilled},      {"StartedAt", s.startedAt},
@@ -131,6 +161,22 @@ Result<State> stateFromJson(std::string_view text) {
   s.finishedAt = j.value("FinishedAt", s.finishedAt);
   s.error = j.value("Error", "");
   s.restartCount = j.value("RestartCount", 0);
+  if (auto n = j.find("Network"); n != j.end() && n->is_object()) {
+    s.network.network = n->value("Network", "");
+    s.network.networkId = n->value("NetworkID", "");
+    s.network.ipAddress = n->value("IPAddress", "");
+    s.network.prefixLen = n->value("IPPrefixLen", 0);
+    s.network.gateway = n->value("Gateway", "");
+    s.network.macAddress = n->value("MacAddress", "");
+    for (const auto& p : n->value("Ports", Json::array())) {
+      PublishedPort pp;
+      pp.containerPort = p.value("PrivatePort", uint16_t{0});
+      pp.proto = p.value("Type", "tcp");
+      pp.hostIp = p.value("IP", "");
+      pp.hostPort = p.value("PublicPort", uint16_t{0});
+      s.network.ports.push_back(std::move(pp));
+    }
+  }
   return s;
 }
 

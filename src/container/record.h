@@ -33,9 +33,20 @@ struct BindMount {
   bool isVolume = false;    // named volume under <root>/volumes/<name>/_data
 };
 
+// -p HOSTIP:HOSTPORT:CONTAINERPORT/PROTO as recorded (Docker's HostConfig.PortBindings).
+struct PortBinding {
+  uint16_t containerPort = 0;
+  std::string proto = "tcp";
+  std::string hostIp;      // "" = every address
+  uint16_t hostPort = 0;   // 0 = a free port picked at start
+};
+
 struct HostConfig {
   std::vector<BindMount> binds;
-  std::string networkMode = "none";  // none | host (bridge: the networking issue)
+  // bridge | host | none | container:<id> | a user network's name
+  std::string networkMode = "bridge";
+  std::vector<PortBinding> portBindings;  // -p
+  bool publishAllPorts = false;           // -P
   int64_t memory = 0;                // bytes, 0 = unlimited
   int64_t nanoCpus = 0;              // --cpus * 1e9
   int64_t pidsLimit = 0;             // 0 = unlimited
@@ -60,6 +71,25 @@ struct Record {
   HostConfig host;
 };
 
+// A published port while the container runs: container port -> host address and port.
+struct PublishedPort {
+  uint16_t containerPort = 0;
+  std::string proto = "tcp";
+  std::string hostIp;      // "0.0.0.0", "::", "127.0.0.1", ...
+  uint16_t hostPort = 0;
+};
+
+// Where a running container is on the network (Docker's NetworkSettings).
+struct NetworkState {
+  std::string network;     // network name ("" when not running or not on a bridge)
+  std::string networkId;
+  std::string ipAddress;
+  int prefixLen = 0;
+  std::string gateway;
+  std::string macAddress;
+  std::vector<PublishedPort> ports;
+};
+
 enum class RunStatus { Created, Running, Paused, Restarting, Exited, Dead };
 std::string statusName(RunStatus s);  // "created", "running", ... (Docker's State.Status)
 
@@ -74,6 +104,7 @@ struct State {
   std::string finishedAt = "0001-01-01T00:00:00Z";
   std::string error;
   int restartCount = 0;
+  NetworkState network;   // while running
 };
 
 }  // namespace strata::container

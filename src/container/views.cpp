@@ -1,8 +1,10 @@
 #include "container/views.h"
 
 #include <ctime>
+#include <set>
 
 #include "image/images.h"
+#include "network/ports.h"
 #include "util/format.h"
 
 namespace strata::container {
@@ -77,6 +79,23 @@ std::string statusText(const State& s) {
   return "";
 }
 
+// Docker's PORTS column: what is published, and exposed ports that are not.
+static std::string portsColumn(const Record& r, const State& st) {
+  std::vector<network::PublishedPort> ports;
+  std::set<std::string> published;
+  for (const auto& p : st.network.ports) {
+    ports.push_back({p.containerPort, p.proto, p.hostIp, p.hostPort});
+    published.insert(std::to_string(p.containerPort) + "/" + p.proto);
+  }
+  for (const auto& e : r.config.exposedPorts) {
+    if (published.count(e)) continue;
+    auto parsed = network::parsePortProto(e);
+    if (!parsed) continue;
+    for (const auto& [port, proto] : *parsed) ports.push_back({port, proto, "", 0});
+  }
+  return network::formatPortsColumn(std::move(ports));
+}
+
 Result<std::vector<Json>> psRows(Containers& cs, const PsOptions& opt) {
   struct Row {
     std::string created;
@@ -103,7 +122,7 @@ Result<std::vector<Json>> psRows(Containers& cs, const PsOptions& opt) {
     j["Mounts"] = "";
     j["Names"] = r.name;
     j["Networks"] = r.host.networkMode;
-    j["Ports"] = "";
+    j["Ports"] = running ? portsColumn(r, *st) : "";
     j["RunningFor"] = humanDuration(secondsSince(r.created)) + " ago";
     j["Size"] = "";
     j["State"] = statusName(st->status);
@@ -115,6 +134,34 @@ Result<std::vector<Json>> psRows(Containers& cs, const PsOptions& opt) {
   });
   std::vector<Json> out;
   for (auto& r : rows) out.push_back(std::move(r.j));
+  return out;
+}
+
+// Docker's NetworkSettings: the published ports, and the address on the network while running
+// (at the top level too for the default bridge, as Docker shows it).
+static Json networkSettings(const Record& r, const State& st, bool running) {
+  const NetworkState& n = st.network;
+  Json ports = Json::object();
+  if (running) {
+    for (const auto& e : r.config.exposedPorts) ports[e] = nullptr;
+    for (const auto& p : n.ports)
+      ports[std::to_string(p.containerPort) + "/" + p.proto].push_back(
+          Json{{"HostIp", p.hostIp}, {"HostPort", std::to_string(p.hostPort)}});
+  }
+  const bool onDefault = running && n.network == "bridge";
+  Json out{{"Bridge", ""}, {"HairpinMode", false}, {"Ports", ports},
+           {"Gateway", onDefault ? n.gateway : ""}, {"IPAddress", onDefault ? n.ipAddress : ""},
+           {"IPPrefixLen", onDefault ? n.prefixLen : 0}, {"MacAddress", onDefault ? n.macAddress : ""}};
+  std::string name = r.host.networkMode;
+  if (name.rfind("container:", 0) == 0) {
+    out["Networks"] = Json::object();
+    return out;
+  }
+  Json endpoint{{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", nullptr},
+                {"NetworkID", running ? n.networkId : ""}, {"Gateway", running ? n.gateway : ""},
+                {"IPAddress", running ? n.ipAddress : ""}, {"IPPrefixLen", running ? n.prefixLen : 0},
+                {"MacAddress", running ? n.macAddress : ""}};
+  out["Networks"] = Json{{name, endpoint}};
   return out;
 }
 
@@ -195,7 +242,7 @@ Result<Json> inspectJson(Containers& cs, const Record& r) {
   cfg["Labels"] = labels;
   if (!c.stopSignal.empty()) cfg["StopSignal"] = c.stopSignal;
   j["Config"] = cfg;
-  j["NetworkSettings"] = Json{{"Networks", Json{{r.host.networkMode, Json::object()}}}};
+  j["NetworkSettings"] = networkSettings(r, st, running);
   return j;
 }
 

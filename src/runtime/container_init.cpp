@@ -2,7 +2,10 @@
 // process that joins a running container (exec). Each step's failure goes to the parent over the
 // channel; nothing here returns or throws.
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -37,7 +40,53 @@ Status loopbackUp() {
   return {};
 }
 
+// The container's end of its veth pair (plugged in by the parent before Go): address, netmask,
+// up, default route through the gateway. ioctls, so nothing here needs a netlink socket.
+Status interfaceUp(const Interface& itf) {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return failErrno("socket for " + itf.name);
+  auto inet = [](uint32_t a) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(a);
+    return sin;
+  };
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, itf.name.c_str(), IFNAMSIZ - 1);
+  sockaddr_in a = inet(itf.address);
+  std::memcpy(&ifr.ifr_addr, &a, sizeof a);
+  if (::ioctl(sock.get(), SIOCSIFADDR, &ifr) < 0) return failErrno("set the address of " + itf.name);
+  const uint32_t mask = itf.prefix == 0 ? 0 : ~uint32_t{0} << (32 - itf.prefix);
+  sockaddr_in m = inet(mask);
+  std::memcpy(&ifr.ifr_netmask, &m, sizeof m);
+  if (::ioctl(sock.get(), SIOCSIFNETMASK, &ifr) < 0) return failErrno("set the netmask of " + itf.name);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) return failErrno("get flags of " + itf.name);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) return failErrno("bring " + itf.name + " up");
+  if (itf.gateway == 0) return {};
+  struct rtentry rt {};
+  sockaddr_in any = inet(0), gw = inet(itf.gateway);
+  std::memcpy(&rt.rt_dst, &any, sizeof any);
+  std::memcpy(&rt.rt_genmask, &any, sizeof any);
+  std::memcpy(&rt.rt_gateway, &gw, sizeof gw);
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  if (::ioctl(sock.get(), SIOCADDRT, &rt) < 0) return failErrno("add the default route");
+  return {};
+}
+
+// --network container:NAME: enter that container's network namespace, before /proc is replaced.
+Status joinNetwork(const std::string& path) {
+  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return failErrno("open " + path);
+  if (::setns(ns.get(), CLONE_NEWNET) < 0) return failErrno("join the network namespace " + path);
+  return {};
+}
+
 Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
+  if (spec.network == NetworkMode::Join) {
+    stage = "network";
+    TRYV(joinNetwork(spec.joinNetns));
+  }
   stage = "rootfs";
   // Nothing mounted from here on may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
@@ -67,9 +116,10 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) {
     return failErrno("sethostname " + spec.hostname);
   }
-  if (spec.network == NetworkMode::None) {
+  if (spec.network == NetworkMode::None || spec.network == NetworkMode::Bridge) {
     stage = "network";
     TRYV(loopbackUp());
+    if (spec.network == NetworkMode::Bridge) TRYV(interfaceUp(spec.interface));
   }
   return user;
 }

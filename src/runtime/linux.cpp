@@ -41,6 +41,8 @@ Status validate(const Spec& spec, bool forStart) {
   if (spec.args.empty()) return failInvalid("no command specified");
   if (spec.id.empty()) return failInvalid("container id is empty");
   if (!forStart) return {};
+  if (spec.network == NetworkMode::Join && spec.joinNetns.empty())
+    return failInvalid("no network namespace to join");
   if (spec.rootfs.lowerDirs.empty()) return failInvalid("rootfs has no layers");
   if (spec.rootfsMountPoint.empty() || spec.rootfsMountPoint[0] != '/') {
     return failInvalid("rootfs mount point `" + spec.rootfsMountPoint + "` is not absolute");
@@ -48,10 +50,10 @@ Status validate(const Spec& spec, bool forStart) {
   return {};
 }
 
-Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio) {
+Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio, const BeforeGo& beforeGo) {
   Channel channel = TRY(makeChannel());
   uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-  if (spec.network == NetworkMode::None) flags |= CLONE_NEWNET;
+  if (spec.network == NetworkMode::None || spec.network == NetworkMode::Bridge) flags |= CLONE_NEWNET;
   pid_t pid = sys::cloneProcess(flags, SIGCHLD);
   if (pid < 0) return failErrno("clone the container process");
   if (pid == 0) {
@@ -61,6 +63,7 @@ Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio) {
   ChildGuard guard(pid);
   channel.child.reset();
   TRYV_CTX(cgroups::addProcess(spec.id, pid), "put the container process in its cgroup");
+  if (beforeGo) TRYV(beforeGo(pid));
   TRYV(sendMessage(channel.parent.get(), MsgType::Go));
   ChildReport report = TRY(collectReport(channel.parent.get(), false));
   if (report.error) return fail(std::move(*report.error));
@@ -92,10 +95,10 @@ ExecFailure execFailureOf(const Error& e) {
   }
 }
 
-Result<Started> start(const Spec& spec, const Stdio& stdio) {
+Result<Started> start(const Spec& spec, const Stdio& stdio, const BeforeGo& beforeGo) {
   TRYV(validate(spec, true));
   TRYV_CTX(cgroups::create(spec.id, spec.resources), "create the container's cgroup");
-  Result<Started> started = startInCgroup(spec, stdio);
+  Result<Started> started = startInCgroup(spec, stdio, beforeGo);
   // The failed child is reaped by now; whatever else is left in the cgroup goes with it.
   if (!started) (void)cgroups::remove(spec.id);
   return started;

@@ -36,11 +36,16 @@ enum class ExecFailure { None, NotFound, Permission, Other };
 // When start()/exec() fail because the command could not be executed, which way.
 ExecFailure execFailureOf(const Error& e);
 
+// Runs in the parent once the container process exists (in its namespaces and cgroup) and before
+// it sets anything up: the place to plug a network interface into its namespace
+// (NetworkMode::Bridge). An error fails start().
+using BeforeGo = std::function<Status(pid_t pid)>;
+
 // Creates the cgroup, clones the container process into new namespaces, sets it up per spec and
 // execs spec.args. Returns once the exec succeeded (or failed: then the child is reaped and the
 // cgroup removed). The caller reaps the returned pid (waitpid) and calls cleanup() afterwards.
 // Needs root.
-Result<Started> start(const Spec& spec, const Stdio& stdio);
+Result<Started> start(const Spec& spec, const Stdio& stdio, const BeforeGo& beforeGo = {});
 
 // Runs a process inside a running container (docker exec): joins the namespaces and cgroup of
 // containerPid, applies user, cwd, env, capabilities, no_new_privs and seccomp from spec (its

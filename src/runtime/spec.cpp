@@ -83,9 +83,14 @@ std::string describe(const Spec& spec) {
   line("masked", list(spec.maskedPaths));
   line("readonly", list(spec.readonlyPaths));
   line("hostname", spec.hostname);
-  line("network", spec.network == NetworkMode::None ? "none (new namespace)" : "host");
-  line("namespaces", std::string("mount pid uts ipc") +
-                         (spec.network == NetworkMode::None ? " net" : ""));
+  const bool newNet = spec.network == NetworkMode::None || spec.network == NetworkMode::Bridge;
+  switch (spec.network) {
+    case NetworkMode::None: line("network", "none (new namespace)"); break;
+    case NetworkMode::Host: line("network", "host"); break;
+    case NetworkMode::Bridge: line("network", "bridge (new namespace, " + spec.interface.name + ")"); break;
+    case NetworkMode::Join: line("network", "join " + spec.joinNetns); break;
+  }
+  line("namespaces", std::string("mount pid uts ipc") + (newNet ? " net" : ""));
   line("capabilities", list(caps::names(spec.capabilities), ","));
   line("no_new_privileges", yesNo(spec.noNewPrivileges));
   line("seccomp", spec.seccomp ? "default" : "unconfined");
@@ -116,11 +121,6 @@ std::string hostsFile(const std::string& hostname, bool hostNetwork) {
   return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
          "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
          "ff02::2\tip6-allrouters\n127.0.1.1\t" + hostname + "\n";
-}
-
-std::string resolvConf() {
-  auto r = readFile("/etc/resolv.conf");
-  return r ? *r : std::string("nameserver 8.8.8.8\n");
 }
 
 }  // namespace strata::runtime

@@ -31,7 +31,19 @@ struct Overlay {
   std::string workDir;                 // overlayfs work dir on the same file system as upperDir
 };
 
-enum class NetworkMode { None, Host };  // bridge comes with the networking issue
+// None: a new network namespace with only lo (up). Host: the host's namespace. Bridge: a new
+// namespace whose interface (plugged in by the caller of start() before the process runs; see
+// runtime.h) is configured from Spec::interface. Join: the namespace at Spec::joinNetns.
+enum class NetworkMode { None, Host, Bridge, Join };
+
+// The container's end of a veth pair, configured inside its namespace: address, up, default
+// route through the gateway. IPv4 in host byte order.
+struct Interface {
+  std::string name = "eth0";
+  uint32_t address = 0;
+  int prefix = 0;
+  uint32_t gateway = 0;
+};
 
 struct Resources {
   std::optional<int64_t> memoryBytes;  // -m
@@ -65,6 +77,8 @@ struct Spec {
 
   // Isolation
   NetworkMode network = NetworkMode::None;
+  Interface interface;     // with NetworkMode::Bridge
+  std::string joinNetns;   // with NetworkMode::Join: /proc/PID/ns/net of the container to share
   uint64_t capabilities = 0;  // bit per CAP_* (defaultCapabilities())
   bool noNewPrivileges = true;
   bool seccomp = true;        // strata's default profile (Docker's default's intent)
@@ -86,8 +100,6 @@ Status writeMountPointLayer(const std::string& dir);
 // /etc/hosts for a container: the host's with host networking, else localhost entries and the
 // hostname.
 std::string hostsFile(const std::string& hostname, bool hostNetwork);
-// /etc/resolv.conf for a container: the host's, or a public resolver when the host has none.
-std::string resolvConf();
 
 // Human-readable dump of the plan (for debugging and tests).
 std::string describe(const Spec& spec);

@@ -15,7 +15,7 @@
 namespace strata {
 
 ChildProcess::ChildProcess(ChildProcess&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), report_(std::move(o.report_)) {}
+    : pid_(std::exchange(o.pid_, -1)), report_(std::move(o.report_)), what_(std::move(o.what_)) {}
 
 ChildProcess::ChildProcess(pid_t pid, UniqueFd report, std::string what)
     : pid_(pid), report_(std::move(report)), what_(std::move(what)) {}
