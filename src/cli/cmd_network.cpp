@@ -103,6 +103,34 @@ int cmdNetworkRm(const Globals& g, const std::vector<std::string>& argv) {
   return rc;
 }
 
+int cmdNetworkPrune(const Globals& g, const std::vector<std::string>& argv) {
+  bool force = false;
+  FlagSet flags("network prune");
+  flags.boolean("force", 'f', &force, "Do not prompt for confirmation");
+  Parsed p = parseFlags(flags, argv, "network prune [OPTIONS]", "Remove all unused networks");
+  if (p.done) return p.status;
+  int status = 0;
+  if (!checkArgs("network prune", p.args, 0, 0, status)) return status;
+  auto s = openStore(g);
+  if (!s) return reportError(s.error());
+  container::Containers cs(*s);
+  network::Networks nets(*s);
+  auto all = nets.list();
+  if (!all) return reportError(all.error());
+  std::string removed;
+  for (const auto& n : *all) {
+    if (n.predefined) continue;
+    auto attached = container::containersOn(cs, n);
+    if (!attached || !attached->empty()) continue;
+    if (auto st = nets.remove(n); !st) return reportError(st.error());
+    removed += n.name + "\n";
+  }
+  // Leftovers of killed containers and builds go too.
+  if (auto st = network::sweep(); !st) return reportError(st.error());
+  if (!removed.empty()) std::printf("Deleted Networks:\n%s", removed.c_str());
+  return 0;
+}
+
 int cmdNetworkInspect(const Globals& g, const std::vector<std::string>& argv) {
   std::string format;
   FlagSet flags("network inspect");

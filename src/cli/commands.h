@@ -43,6 +43,7 @@ int cmdNetworkCreate(const Globals&, const std::vector<std::string>&);
 int cmdNetworkLs(const Globals&, const std::vector<std::string>&);
 int cmdNetworkRm(const Globals&, const std::vector<std::string>&);
 int cmdNetworkInspect(const Globals&, const std::vector<std::string>&);
+int cmdNetworkPrune(const Globals&, const std::vector<std::string>&);
 int cmdPort(const Globals&, const std::vector<std::string>&);
 int cmdCreate(const Globals&, const std::vector<std::string>&);
 int cmdRun(const Globals&, const std::vector<std::string>&);

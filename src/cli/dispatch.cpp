@@ -81,6 +81,7 @@ const Command kCommands[] = {
     {"network rm", cmdNetworkRm, "Remove one or more networks"},
     {"network remove", cmdNetworkRm, "Remove one or more networks"},
     {"network inspect", cmdNetworkInspect, "Display detailed information on one or more networks"},
+    {"network prune", cmdNetworkPrune, "Remove all unused networks"},
     {"system df", cmdSystemDf, "Show strata disk usage"},
     {"build", cmdBuild, "Build an image from a Dockerfile"},
     {"image build", cmdBuild, "Build an image from a Dockerfile"},

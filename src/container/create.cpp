@@ -193,7 +193,7 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
     auto bindings = network::parsePublish(p);
     if (!bindings) return failInvalid("invalid argument \"" + p + "\" for \"-p, --publish\" flag: " + bindings.error().what());
     for (const auto& b : *bindings) {
-      h.portBindings.push_back({b.containerPort, b.proto, b.hostIp, b.hostPort});
+      h.portBindings.push_back({b.containerPort, b.proto, b.hostIp, b.hostPort, b.hostPortEnd});
       exposed.insert(std::to_string(b.containerPort) + "/" + b.proto);
     }
   }
@@ -258,9 +258,7 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   // The init layer holds the mount points, so they never show in diff or commit.
   TRYV(runtime::writeMountPointLayer(p.init()));
   TRYV(writeFileAtomic(p.hostname(), r.hostname + "\n"));
-  // Written for each start by the monitor (container/networking.h); here they are the mount points.
-  TRYV(writeFileAtomic(p.hosts(), ""));
-  TRYV(writeFileAtomic(p.resolvConf(), ""));
+  // hosts and resolv.conf are written for each start (container/networking.h).
   for (auto& b : r.host.binds) {
     if (b.isVolume) {
       if (b.source.empty()) b.source = newContainerId();  // anonymous volume

@@ -20,6 +20,13 @@ namespace strata::container {
 
 namespace {
 
+// hosts and resolv.conf are made anew for each start: written in place, without the fsyncs of
+// an atomic replace (they need no durability, and a running container may have them mounted).
+Status writeNameFile(const std::string& path, const std::string& text) {
+  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  return writeAll(fd.get(), text);
+}
+
 std::string hostResolvConf() {
   auto text = readFile("/etc/resolv.conf");
   return text && !text->empty() ? *text : std::string("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
@@ -46,6 +53,30 @@ std::string hostPortText(const std::string& ip, uint16_t port) {
   return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
 }
 
+struct BoundPort {
+  std::string ip;
+  uint16_t port;
+  UniqueFd fd;
+};
+
+// Binds port (0: a free one, then the same on every address) on each of ips; IPv6 is skipped
+// where the host has none when every address was asked for. Error: Docker's "Bind for ... failed".
+Result<std::vector<BoundPort>> bindAll(network::Proto proto, const std::vector<std::string>& ips,
+                                       uint16_t port, bool optionalIpv6) {
+  std::vector<BoundPort> out;
+  for (const std::string& ip : ips) {
+    auto fd = network::bindHostPort(proto, ip, port);
+    if (!fd) {
+      if (optionalIpv6 && ip == "::" && fd.error().code() != EADDRINUSE) continue;
+      std::string why = fd.error().code() == EADDRINUSE ? "port is already allocated" : fd.error().what();
+      return failInvalid("Bind for " + hostPortText(ip, port) + " failed: " + why);
+    }
+    if (port == 0) port = network::boundPort(fd->get());
+    out.push_back({ip, port, std::move(*fd)});
+  }
+  return out;
+}
+
 }  // namespace
 
 NetworkRun::NetworkRun(NetworkRun&& o) noexcept
@@ -69,8 +100,8 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
   if (mode == "none" || mode == "host") {
     const bool host = mode == "host";
     spec.network = host ? runtime::NetworkMode::Host : runtime::NetworkMode::None;
-    TRYV(writeFileAtomic(p.hosts(), runtime::hostsFile(r.hostname, host)));
-    TRYV(writeFileAtomic(p.resolvConf(), hostResolvConf()));
+    TRYV(writeNameFile(p.hosts(), runtime::hostsFile(r.hostname, host)));
+    TRYV(writeNameFile(p.resolvConf(), hostResolvConf()));
     return run;
   }
   if (mode.rfind("container:", 0) == 0) {
@@ -84,8 +115,8 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
     spec.joinNetns = "/proc/" + std::to_string(st->pid) + "/ns/net";
     // The other container's name service files, as Docker shares them.
     Paths op = cs.paths(id);
-    TRYV(writeFileAtomic(p.hosts(), readFile(op.hosts()).value_or("")));
-    TRYV(writeFileAtomic(p.resolvConf(), readFile(op.resolvConf()).value_or("")));
+    TRYV(writeNameFile(p.hosts(), readFile(op.hosts()).value_or("")));
+    TRYV(writeNameFile(p.resolvConf(), readFile(op.resolvConf()).value_or("")));
     return run;
   }
 
@@ -100,7 +131,7 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
   run.networkId_ = n.id;
   spec.network = runtime::NetworkMode::Bridge;
   spec.interface = runtime::Interface{"eth0", ep.address, ep.prefix, ep.gateway};
-  TRYV(writeFileAtomic(p.resolvConf(), network::bridgeResolvConf(hostResolvConf(), ep.gateway)));
+  TRYV(writeNameFile(p.resolvConf(), network::bridgeResolvConf(hostResolvConf(), ep.gateway)));
 
   for (const PortBinding& b : bindingsOf(r)) {
     const network::Proto proto = b.proto == "udp" ? network::Proto::Udp : network::Proto::Tcp;
@@ -108,20 +139,25 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
       return failInvalid("publishing " + b.proto + " ports is not supported (tcp and udp are)");
     std::vector<std::string> ips = b.hostIp.empty() ? std::vector<std::string>{"0.0.0.0", "::"}
                                                     : std::vector<std::string>{b.hostIp};
-    uint16_t port = b.hostPort;
-    for (const std::string& ip : ips) {
-      auto fd = network::bindHostPort(proto, ip, port);
-      if (!fd) {
-        // Every address includes IPv6 only where the host has it.
-        if (b.hostIp.empty() && ip == "::") continue;
-        std::string why = fd.error().code() == EADDRINUSE ? "port is already allocated" : fd.error().what();
-        return failInvalid("driver failed programming external connectivity on endpoint " + r.name +
-                           " (" + r.id + "): Bind for " + hostPortText(ip, port) + " failed: " + why);
+    // A host range ("8000-8010:80") takes its first port free on every address.
+    const uint16_t first = b.hostPort, last = std::max(b.hostPort, b.hostPortEnd);
+    std::optional<Error> lastError;
+    for (uint32_t candidate = first; candidate <= last; ++candidate) {
+      auto bound = bindAll(proto, ips, static_cast<uint16_t>(candidate), b.hostIp.empty());
+      if (!bound) {
+        lastError = bound.error();
+        continue;
       }
-      if (port == 0) port = network::boundPort(fd->get());
-      run.hostSockets_.push_back(fd->release());
-      run.published_.push_back({b.containerPort, b.proto, ip, port});
+      for (auto& [ip, port, fd] : *bound) {
+        run.hostSockets_.push_back(fd.release());
+        run.published_.push_back({b.containerPort, b.proto, ip, port});
+      }
+      lastError.reset();
+      break;
     }
+    if (lastError)
+      return failInvalid("driver failed programming external connectivity on endpoint " + r.name +
+                         " (" + r.id + "): " + lastError->message());
   }
   return run;
 }

@@ -45,7 +45,11 @@ Json recordToJson(const Record& r) {
   Json bindings = Json::object();
   for (const auto& b : r.host.portBindings)
     bindings[std::to_string(b.containerPort) + "/" + b.proto].push_back(
-        Json{{"HostIp", b.hostIp}, {"HostPort", b.hostPort ? std::to_string(b.hostPort) : ""}});
+        Json{{"HostIp", b.hostIp},
+             {"HostPort", b.hostPort == 0 ? std::string()
+                          : b.hostPortEnd > b.hostPort
+                              ? std::to_string(b.hostPort) + "-" + std::to_string(b.hostPortEnd)
+                              : std::to_string(b.hostPort)}});
   j["HostConfig"] = Json{{"Binds", binds},
                          {"NetworkMode", r.host.networkMode},
                          {"PortBindings", bindings},
@@ -98,7 +102,11 @@ Result<Record> recordFromJson(std::string_view text) {
         if (slash != std::string::npos) b.proto = key.substr(slash + 1);
         for (const auto& e : list) {
           b.hostIp = e.value("HostIp", "");
-          b.hostPort = static_cast<uint16_t>(std::atoi(e.value("HostPort", "").c_str()));
+          const std::string hp = e.value("HostPort", "");
+          b.hostPort = static_cast<uint16_t>(std::atoi(hp.c_str()));
+          auto dash = hp.find('-');
+          b.hostPortEnd = dash == std::string::npos ? b.hostPort
+                                                    : static_cast<uint16_t>(std::atoi(hp.c_str() + dash + 1));
           r.host.portBindings.push_back(b);
         }
       }

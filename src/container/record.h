@@ -39,6 +39,7 @@ struct PortBinding {
   std::string proto = "tcp";
   std::string hostIp;      // "" = every address
   uint16_t hostPort = 0;   // 0 = a free port picked at start
+  uint16_t hostPortEnd = 0;  // > hostPort: a free port of [hostPort, hostPortEnd] picked at start
 };
 
 struct HostConfig {

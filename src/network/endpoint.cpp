@@ -34,10 +34,10 @@ Result<FileLock> lockState() {
   return FileLock::acquire(stateDir() + "/lock", FileLock::Mode::Exclusive);
 }
 
-// Writes into an existing file in place: /proc/sys files, and hosts files that are
-// bind-mounted into running containers (a rename would leave them the old inode).
+// Writes a file in place: /proc/sys files, and hosts files that are bind-mounted into running
+// containers (a rename would leave them the old inode).
 Status writeInPlace(const std::string& path, const std::string& text) {
-  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_TRUNC));
+  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_CREAT | O_TRUNC));
   return writeAll(fd.get(), text);
 }
 

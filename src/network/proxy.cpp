@@ -405,8 +405,7 @@ void Proxy::onTcpEvent(uint64_t id, bool targetSide, uint32_t events) {
 void Proxy::pump(uint64_t id, TcpConnection& c) {
   for (int round = 0; round < kRoundsPerEvent; ++round) {
     const Flow up = moveBytes(c.client, c.toTarget, c.target, !c.connecting);
-    const Flow down =
-        c.connecting ? Flow::Idle : moveBytes(c.target, c.toClient, c.client, true);
+    const Flow down = c.connecting ? Flow::Idle : moveBytes(c.target, c.toClient, c.client, true);
     if (up == Flow::Failed || down == Flow::Failed) {
       tcp_.erase(id);
       return;

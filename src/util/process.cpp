@@ -25,7 +25,13 @@ uint64_t processStartTime(pid_t pid) {
 
 bool processAlive(pid_t pid, uint64_t startTime) {
   uint64_t now = processStartTime(pid);
-  return now != 0 && (startTime == 0 || now == startTime);
+  if (now == 0 || (startTime != 0 && now != startTime)) return false;
+  // A zombie has exited; only its parent has not collected it yet.
+  auto text = readFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = text ? text->rfind(')') : std::string::npos;
+  if (close == std::string::npos || close + 2 >= text->size()) return false;
+  char state = (*text)[close + 2];
+  return state != 'Z' && state != 'X';
 }
 
 }  // namespace strata

@@ -10,7 +10,8 @@ namespace strata {
 
 // /proc/PID/stat's start time (clock ticks since boot), or 0 when the process is gone.
 uint64_t processStartTime(pid_t pid);
-// True while pid is alive and, when startTime is nonzero, still has that start time.
+// True while pid is alive (not a zombie) and, when startTime is nonzero, still has that start
+// time.
 bool processAlive(pid_t pid, uint64_t startTime);
 
 }  // namespace strata

@@ -27,9 +27,16 @@ E2E_TOKEN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
 
 DOCKERD_PID=""
 
+# on_exit CMD...: runs CMD (eval'd) at exit, before the store goes, newest first; its failure
+# does not change the test's status. For containers, networks and servers a test started.
+_e2e_exit_hooks=()
+on_exit() { _e2e_exit_hooks=("$*" "${_e2e_exit_hooks[@]}"); }
+
 _e2e_cleanup() {
   local rc=$?
   set +e
+  local hook
+  for hook in "${_e2e_exit_hooks[@]}"; do eval "$hook" >/dev/null 2>&1; done
   if [ "${E2E_USED_DOCKER:-0}" = 1 ] && "$DOCKER" info >/dev/null 2>&1; then
     # every docker image a test creates is named [registry/]strata-e2e-<token>-*
     local imgs

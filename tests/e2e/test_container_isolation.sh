@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a container may not do, and the limits put on it: mount, device nodes, /proc/sys, masked
-# /proc files, capabilities, seccomp, sethostname; network none/host; memory (OOM kill), CPU
+# /proc files, capabilities, seccomp, sethostname; network none/host (and the default bridge's eth0); memory (OOM kill), CPU
 # and pids limits in the container's cgroup; --init (a pid 1 that reaps zombies and forwards
 # signals).
 #
@@ -119,7 +119,8 @@ assert_eq "$hosts_before" "$(sha256sum /etc/hosts)" "the host's /etc/hosts"
 
 note "network none and host"
 ok strata run --rm bb sh -c 'ls /sys/class/net'
-assert_eq "lo" "$out" "the default (none) has only lo"
+assert_eq "eth0
+lo" "$out" "the default (bridge) has eth0 and lo"
 ok strata run --rm --network none bb sh -c 'ls /sys/class/net; ip addr show lo | grep -c "inet 127.0.0.1"; ip link show lo | grep -c "UP"'
 assert_eq "lo
 1

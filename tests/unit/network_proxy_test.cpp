@@ -1,17 +1,14 @@
 // The port proxy against real sockets on the loopback: host port binding, TCP forwarding (echo,
 // bulk both ways, half-close, many connections, refused targets, resets, a stalled peer), UDP
 // sessions, and stopping. No root needed; IPv6 cases skip when ::1 is not available.
-#include "network/proxy.h"
-
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,6 +21,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "network/proxy.h"
 
 namespace strata::network {
 namespace {
@@ -148,8 +147,7 @@ std::string pattern(size_t n, uint32_t seed) {
   size_t i = 0;
   while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
   return ::testing::AssertionFailure()
-         << "got " << got.size() << " bytes, want " << want.size() << ", first difference at "
-         << i;
+         << "got " << got.size() << " bytes, want " << want.size() << ", first difference at " << i;
 }
 
 int openDescriptors() {
@@ -175,10 +173,10 @@ bool waitUntil(Pred pred, std::chrono::milliseconds limit = 5s) {
 
 // What the "container" does with each TCP connection.
 enum class Serve {
-  Echo,             // sends back what it reads; ends its stream after the client's ends
-  ReplyAtEnd,       // reads to the end of the client's stream, then sends "reply:" + what it read
-  GreetThenCollect, // sends "greeting", ends its stream, then keeps what it reads (collected())
-  Reset,            // reads a little, then resets the connection (SO_LINGER 0)
+  Echo,              // sends back what it reads; ends its stream after the client's ends
+  ReplyAtEnd,        // reads to the end of the client's stream, then sends "reply:" + what it read
+  GreetThenCollect,  // sends "greeting", ends its stream, then keeps what it reads (collected())
+  Reset,             // reads a little, then resets the connection (SO_LINGER 0)
 };
 
 // A TCP server on 127.0.0.1 with a thread per connection.
@@ -349,13 +347,15 @@ class ProxyRunner {
     stopWrite_.reset(p[1]);
     for (auto& f : forwards_) ports_.push_back(boundPort(f.host.get()));
     result_ = promise_.get_future();
-    thread_ = std::thread(
-        [this] { promise_.set_value(runProxy(forwards_, stopRead_.get(), options_)); });
+    thread_ =
+        std::thread([this] { promise_.set_value(runProxy(forwards_, stopRead_.get(), options_)); });
   }
   ~ProxyRunner() { stop(); }
 
   uint16_t port(size_t i) const { return ports_[i]; }
-  bool running() const { return result_.valid() && result_.wait_for(0s) == std::future_status::timeout; }
+  bool running() const {
+    return result_.valid() && result_.wait_for(0s) == std::future_status::timeout;
+  }
 
   // Closes (or, with byWriting, writes a byte to) the stop pipe and waits for runProxy to
   // return. A proxy that does not return ends the test binary: better than a hung test run.
@@ -632,10 +632,20 @@ TEST(ProxyTcp, StalledClientDoesNotHoldUpOthersAndLosesNothing) {
 TEST(ProxyTcp, ResetsOnEitherSideDoNotHurtTheProxy) {
   TcpServer resetter(Serve::Reset);
   TcpServer echo(Serve::Echo);
+  TcpServer replier(Serve::ReplyAtEnd);
   ProxyRunner proxy(
       forwards(forwardTo(Proto::Tcp, resetter.port()), forwardTo(Proto::Tcp, echo.port())));
+  ProxyRunner proxy2(forwards(forwardTo(Proto::Tcp, replier.port())));
   const std::string mb = pattern(1024 * 1024, 9);
   for (int round = 0; round < 3; ++round) {
+    // The client closes and goes away; the target's reply then meets a reset, and the
+    // proxy's socket (its peer's stream already ended) fails further writes with EPIPE:
+    // without MSG_NOSIGNAL that is a SIGPIPE, which would end this test binary.
+    UniqueFd gone = connectTcp("127.0.0.1", proxy2.port(0));
+    ASSERT_TRUE(gone);
+    ASSERT_TRUE(sendAll(gone.get(), std::string_view(mb).substr(0, 256 * 1024)));
+    gone.reset();
+
     // The target resets while the client keeps sending: the proxy's writes to it fail.
     UniqueFd c = connectTcp("127.0.0.1", proxy.port(0));
     ASSERT_TRUE(c);
@@ -649,10 +659,12 @@ TEST(ProxyTcp, ResetsOnEitherSideDoNotHurtTheProxy) {
     std::atomic<bool> stopWriting{false};
     std::thread writer([&] {
       for (size_t sent = 0; sent < mb.size() && !stopWriting;) {
-        const ssize_t n = ::send(r.get(), mb.data() + sent, mb.size() - sent,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) sent += static_cast<size_t>(n);
-        else std::this_thread::sleep_for(1ms);
+        const ssize_t n =
+            ::send(r.get(), mb.data() + sent, mb.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+          sent += static_cast<size_t>(n);
+        else
+          std::this_thread::sleep_for(1ms);
       }
     });
     std::this_thread::sleep_for(50ms);
@@ -662,7 +674,9 @@ TEST(ProxyTcp, ResetsOnEitherSideDoNotHurtTheProxy) {
     ::setsockopt(r.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     r.reset();  // RST, with echoed bytes unread and more on the way
   }
+  EXPECT_TRUE(waitUntil([&] { return replier.finished() == 3; })) << replier.finished();
   EXPECT_TRUE(proxy.running());
+  EXPECT_TRUE(proxy2.running());
   UniqueFd c = connectTcp("127.0.0.1", proxy.port(1));
   ASSERT_TRUE(c);
   ASSERT_TRUE(sendAll(c.get(), "alive"));
@@ -755,8 +769,8 @@ TEST(ProxyUdp, Ipv6HostPortToIpv4Target) {
 TEST(ProxyStop, ClosingThePipeReturnsClosesConnectionsAndFreesThePorts) {
   TcpServer server(Serve::Echo);
   UdpEchoServer udpServer;
-  ProxyRunner proxy(forwards(forwardTo(Proto::Tcp, server.port()),
-                             forwardTo(Proto::Udp, udpServer.port())));
+  ProxyRunner proxy(
+      forwards(forwardTo(Proto::Tcp, server.port()), forwardTo(Proto::Udp, udpServer.port())));
   UniqueFd c = connectTcp("127.0.0.1", proxy.port(0));
   ASSERT_TRUE(c);
   ASSERT_TRUE(sendAll(c.get(), "ping"));
@@ -796,8 +810,8 @@ TEST(ProxyStop, NoDescriptorIsLeftOpen) {
   UdpEchoServer udpServer;
   const int before = openDescriptors();
   {
-    ProxyRunner proxy(forwards(forwardTo(Proto::Tcp, server.port()),
-                               forwardTo(Proto::Udp, udpServer.port())));
+    ProxyRunner proxy(
+        forwards(forwardTo(Proto::Tcp, server.port()), forwardTo(Proto::Udp, udpServer.port())));
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 5; ++i) {
       clients.push_back(connectTcp("127.0.0.1", proxy.port(0)));
