@@ -222,6 +222,23 @@ assert_eq "served by the host" "$out"
 printf 'FROM busybox\nRUN --network=none busybox ls /sys/class/net\n' >"$E2E_TMP/ctx/Dockerfile"
 ok strata build --progress plain --no-cache -t netnone "$E2E_TMP/ctx"
 
+note "a host whose only resolver is on a loopback address: the gateway forwards DNS to it"
+if ss -lun | grep -q '127.0.0.1:53 '; then
+  note "(skipped: something listens on 127.0.0.1:53)"
+else
+  python3 "$E2E_DIR/dns_stub.py" 127.0.0.1 53 strata-test.example 10.1.2.3 &
+  servers+=($!)
+  for _ in $(seq 1 50); do ss -lun | grep -q '127.0.0.1:53 ' && break; sleep 0.1; done
+  printf 'nameserver 127.0.0.1\n' >"$E2E_TMP/resolv.loopback"
+  # Only this command (a private mount namespace) sees the loopback resolv.conf.
+  ok unshare -m sh -c "mount --bind '$E2E_TMP/resolv.loopback' /etc/resolv.conf &&
+    '$STRATA_BIN' run --rm busybox sh -c 'cat /etc/resolv.conf; busybox nslookup strata-test.example'"
+  echo "$out"
+  assert_contains "$out" "nameserver 172." "the gateway is not the nameserver"
+  assert_not_contains "$out" "nameserver 127." "a loopback resolver was passed into the container"
+  assert_contains "$out" "10.1.2.3" "the name was not resolved through the gateway"
+fi
+
 note "bad input: one line, status 125, nothing changed"
 expect_error --names "invalid containerPort: foo" strata create -p foo busybox true
 expect_error --names "network nosuch not found" strata create --network nosuch busybox true
