@@ -104,13 +104,13 @@ base="strata-bench-$token-base:1"
 measure "run --rm --network none busybox true" \
   "$strata_bin" run --rm --network none base:1 true -- \
   docker run --rm --network none "$base" true
-"$strata_bin" build -q --build-arg BASE=base:1 -t app:1 "$ctx" >/dev/null
+"$strata_bin" build -q --network host --build-arg BASE=base:1 -t app:1 "$ctx" >/dev/null
 DOCKER_BUILDKIT=1 "$build_cli" build -q --network host --build-arg BASE="$base" -t "strata-bench-$token-app:1" "$ctx" >/dev/null
 measure "cached rebuild, 9 steps, 200 files" \
-  "$strata_bin" build -q --build-arg BASE=base:1 -t app:1 "$ctx" -- \
+  "$strata_bin" build -q --network host --build-arg BASE=base:1 -t app:1 "$ctx" -- \
   env DOCKER_BUILDKIT=1 "$build_cli" build -q --network host --build-arg BASE="$base" -t "strata-bench-$token-app:1" "$ctx"
 measure "cold build --no-cache, same" \
-  "$strata_bin" build -q --no-cache --build-arg BASE=base:1 -t app:1 "$ctx" -- \
+  "$strata_bin" build -q --network host --no-cache --build-arg BASE=base:1 -t app:1 "$ctx" -- \
   env DOCKER_BUILDKIT=1 "$build_cli" build -q --no-cache --network host --build-arg BASE="$base" -t "strata-bench-$token-app:1" "$ctx"
 
 # Push then pull of a 500 MiB, 5-layer image through Debian's docker-registry: each round pushes

@@ -331,7 +331,7 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   }
   spec.maskedPaths = runtime::defaultMaskedPaths();
   spec.readonlyPaths = runtime::defaultReadonlyPaths();
-  spec.network = r.host.networkMode == "host" ? runtime::NetworkMode::Host : runtime::NetworkMode::None;  // NetworkRun::prepare decides
+  // spec.network and the name-service files come from NetworkRun::prepare (networking.h).
   spec.capabilities = runtime::defaultCapabilities();
   if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;
   if (r.host.nanoCpus > 0) spec.resources.cpuQuotaUs = r.host.nanoCpus * spec.resources.cpuPeriodUs / 1000000000;

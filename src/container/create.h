@@ -60,7 +60,7 @@ Result<std::vector<std::string>> layerDirs(const Containers& cs, const Record& r
 
 // The runtime plan for starting r: its image's layer trees (top first) under the init layer and
 // the writable layer, mounts for /etc/hostname, /etc/hosts, /etc/resolv.conf and -v binds,
-// limits, user, env, command.
+// limits, user, env, command. The network part is NetworkRun::prepare's.
 Result<runtime::Spec> specFor(const Containers& cs, const Record& r);
 
 }  // namespace strata::container
