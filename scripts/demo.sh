@@ -6,12 +6,16 @@
 # new image with a message and an author, read that image's history and run it. Then build
 # images from Dockerfiles: a two-stage build on busybox (and its cached rebuild), push it to a
 # private registry (`strata registry serve`) and run it from an empty store, which pulls it;
-# and the seeds' nginx example on a Debian base made with debootstrap.
+# and the seeds' nginx example on a Debian base made with debootstrap: build it (its RUN steps
+# reach Debian's archive through the default bridge network), run it detached with its port
+# published (-p 8080:80), fetch the page with curl, change the page in the running container and
+# commit that as a new image.
 #
 #   scripts/demo.sh            uses a throwaway store (or $STRATA_ROOT when set)
 #   STRATA_BIN=path/to/strata scripts/demo.sh
-#   STRATA_DEMO_NGINX=0        skips the nginx example (it needs Debian's archive, once: the
-#                              debootstrap base is kept in /var/tmp/strata-demo-cache)
+#   STRATA_DEMO_NGINX=0        skips the nginx example (it needs root, debootstrap and Debian's
+#                              archive; the debootstrap base is kept in /var/tmp/strata-demo-cache
+#                              by scripts/debian-base.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +24,7 @@ strata_bin=${STRATA_BIN:-$repo/build/strata}
 [ -x /bin/busybox ] || { echo "demo: /bin/busybox not found; install busybox-static" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")
-demo_containers=(demo-sleeper demo-changer)
+demo_containers=(demo-sleeper demo-changer hellonginx)
 registry_pid=""
 cleanup() {
   # containers first (their processes and mounts live on the store), then the work dir
@@ -197,40 +201,81 @@ strata --root "$work/third-store" images --digests
 kill "$registry_pid"; wait "$registry_pid" 2>/dev/null || true; registry_pid=""
 
 if [ "${STRATA_DEMO_NGINX:-1}" != 0 ]; then
-  step "the seeds' nginx example: a Debian base from debootstrap, imported as debian:bookworm"
-  cache=/var/tmp/strata-demo-cache
-  base_tar="$cache/debian-bookworm-minbase.tar"
-  if [ ! -s "$base_tar" ]; then
-    command -v debootstrap >/dev/null || { echo "demo: debootstrap is not installed" >&2; exit 1; }
-    mkdir -p "$cache"
-    rm -rf "$cache/rootfs-tmp"
-    debootstrap --variant=minbase bookworm "$cache/rootfs-tmp" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 ||
-      { echo "demo: debootstrap failed (see $cache/debootstrap.log)" >&2; exit 1; }
-    tar -C "$cache/rootfs-tmp" --numeric-owner -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
-    rm -rf "$cache/rootfs-tmp"
-  fi
+  step "the seeds' nginx example: a Debian base from debootstrap (scripts/debian-base.sh), imported as debian:bookworm"
+  base_tar=$("$repo/scripts/debian-base.sh" /var/tmp/strata-demo-cache)
+  ls -l "$base_tar"
   strata import "$base_tar" debian:bookworm
 
+  # the seeds' image design: OS -> nginx install -> nginx config -> index.html
   nginx_ctx="$work/nginx"
   mkdir -p "$nginx_ctx"
   printf '<html><body><h1>Hello from nginx, built by strata</h1></body></html>\n' >"$nginx_ctx/index.html"
+  cat >"$nginx_ctx/default.conf" <<'CONF'
+server {
+    listen 80 default_server;
+    server_name _;
+    root /var/www/html;
+    index index.html;
+    add_header X-Strata-Example yes;
+    location / {
+        try_files $uri $uri/ =404;
+    }
+}
+CONF
   cat >"$nginx_ctx/Dockerfile" <<'DF'
 FROM debian:bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends nginx && rm -rf /var/lib/apt/lists/*
+COPY default.conf /etc/nginx/sites-available/default
 COPY index.html /var/www/html/index.html
 EXPOSE 80
 CMD ["nginx", "-g", "daemon off;"]
 DF
   cat "$nginx_ctx/Dockerfile"
-  step "strata build --network host -t hellonginx:1 (apt-get needs the network)"
-  strata build --network host -t hellonginx:1 "$nginx_ctx"
+  step "strata build -t hellonginx:1   (RUN steps reach Debian's archive through the default bridge network)"
+  strata build -t hellonginx:1 "$nginx_ctx"
 
-  step "strata run --rm hellonginx:1 sh -c 'nginx -v; nginx -t; cat /var/www/html/index.html'"
-  strata run --rm hellonginx:1 sh -c 'nginx -v 2>&1; nginx -t 2>&1; cat /var/www/html/index.html'
+  # the issue's port, 8080, unless something on this host holds it
+  port=$(python3 -c '
+import socket
+def free(port):  # strata binds both 0.0.0.0 and [::]
+    try:
+        for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            with socket.socket(fam) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((addr, port)); port = s.getsockname()[1]
+        return port
+    except OSError:
+        return None
+print(free(8080) or free(0) or free(0))')
+  [ "$port" = 8080 ] || echo "(port 8080 is busy on this host: publishing on $port instead)"
+  step "strata run -d -p $port:80 --name hellonginx hellonginx:1"
+  strata run -d -p "$port:80" --name hellonginx hellonginx:1
+  for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
-  step "strata history hellonginx:1"
-  strata history hellonginx:1
-  echo "(publishing the page with 'run -d -p 8080:80' comes with strata's bridge network)"
+  step "curl -i http://127.0.0.1:$port/"
+  curl -sS -i "http://127.0.0.1:$port/"
+
+  step "strata ps"
+  strata ps
+
+  step "strata port hellonginx"
+  strata port hellonginx
+
+  step "strata exec hellonginx sh -c 'echo ... > /var/www/html/index.html'   (change the running container)"
+  strata exec hellonginx sh -c \
+    'echo "<html><body><h1>Changed inside the container, committed by strata</h1></body></html>" > /var/www/html/index.html'
+  curl -sS "http://127.0.0.1:$port/"
+
+  step "strata commit -m 'changed page' hellonginx hellonginx:2"
+  strata commit -m "changed page" hellonginx hellonginx:2
+
+  step "strata history hellonginx:2"
+  strata history hellonginx:2
+
+  step "strata rm -f hellonginx"
+  strata rm -f hellonginx
 fi
 
 printf '\ndemo finished\n'

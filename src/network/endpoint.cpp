@@ -44,7 +44,7 @@ Status writeInPlace(const std::string& path, const std::string& text) {
 struct Lease {
   std::string path;
   uint32_t address = 0;
-  std::string containerId, name, hostname, hostsFile;
+  std::string containerId, name, hostname, hostsFile, veth;
   std::vector<std::string> aliases;
   pid_t owner = 0, pid = 0;
   uint64_t ownerStart = 0, pidStart = 0;
@@ -56,7 +56,7 @@ struct Lease {
 Json leaseJson(const Lease& l) {
   return Json{{"Address", formatIpv4(l.address)}, {"Container", l.containerId}, {"Name", l.name},
               {"Hostname", l.hostname}, {"Aliases", l.aliases}, {"HostsFile", l.hostsFile},
-              {"Owner", l.owner}, {"OwnerStart", l.ownerStart}, {"Pid", l.pid},
+              {"Veth", l.veth}, {"Owner", l.owner}, {"OwnerStart", l.ownerStart}, {"Pid", l.pid},
               {"PidStart", l.pidStart}, {"NamesInHosts", l.namesInHosts}};
 }
 
@@ -74,6 +74,7 @@ std::optional<Lease> readLease(const std::string& path) {
   l.name = j.value("Name", "");
   l.hostname = j.value("Hostname", "");
   l.hostsFile = j.value("HostsFile", "");
+  l.veth = j.value("Veth", "");
   l.aliases = j.value("Aliases", std::vector<std::string>{});
   l.owner = j.value("Owner", 0);
   l.ownerStart = j.value("OwnerStart", uint64_t{0});
@@ -188,8 +189,12 @@ Status sweepLocked() {
     if (!isDirectory(stateDir() + "/" + n)) continue;
     bool live = false;
     for (const Lease& l : leasesOf(n)) {
-      if (l.live()) live = true;
-      else ::unlink(l.path.c_str());
+      if (l.live()) {
+        live = true;
+        continue;
+      }
+      if (!l.veth.empty()) (void)netlink::deleteLink(l.veth);
+      ::unlink(l.path.c_str());
     }
     if (live) {
       anyBridge = true;
@@ -287,6 +292,7 @@ Result<Endpoint> attach(const BridgeRequest& req, const EndpointOwner& owner) {
   l.owner = ::getpid();
   l.ownerStart = processStartTime(l.owner);
   l.namesInHosts = req.namesInHosts;
+  l.veth = "veth" + randomHex(7);
   TRYV(writeFileAtomic(l.path, leaseJson(l).dump() + "\n", 0600));
   if (!owner.hostsFile.empty()) {
     all.push_back(l);
@@ -298,7 +304,7 @@ Result<Endpoint> attach(const BridgeRequest& req, const EndpointOwner& owner) {
   }
   Endpoint ep;
   ep.bridge = req.bridge;
-  ep.hostVeth = "veth" + randomHex(7);
+  ep.hostVeth = l.veth;
   ep.address = *ip;
   ep.prefix = made->address.prefix;
   ep.gateway = made->address.addr;
@@ -323,6 +329,15 @@ Status running(const Endpoint& ep, pid_t containerPid) {
 }
 
 Status detach(const Endpoint& ep) {
+  // The pair goes with the container's namespace only once nothing holds that namespace (a
+  // socket still closing keeps it for minutes): remove it now, which takes the peer too.
+  if (auto st = netlink::deleteLink(ep.hostVeth); !st && st.error().code() != ENODEV) {
+    // Reported after the lease is released.
+    FileLock lock = TRY(lockState());
+    ::unlink(ep.lease.c_str());
+    (void)sweepLocked();
+    return fail(std::move(st).error());
+  }
   FileLock lock = TRY(lockState());
   auto l = readLease(ep.lease);
   ::unlink(ep.lease.c_str());

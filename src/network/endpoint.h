@@ -65,8 +65,8 @@ Result<Endpoint> attach(const BridgeRequest& req, const EndpointOwner& owner);
 Status plug(const Endpoint& ep, pid_t pid);
 // Records the container's pid 1 in the lease and adds the container to its peers' hosts files.
 Status running(const Endpoint& ep, pid_t containerPid);
-// Releases the lease, updates peers, and removes the bridge and its rules when it was the last.
-// The veth pair goes away with the container's network namespace.
+// Removes the veth pair, releases the lease, updates peers, and removes the bridge and its rules
+// when it was the last.
 Status detach(const Endpoint& ep);
 // Clears stale leases and tears down idle bridges. Cheap when there is nothing to do.
 Status sweep();
