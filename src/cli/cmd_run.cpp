@@ -43,6 +43,10 @@ void defineCreateFlags(FlagSet& f, RunFlags& r) {
   f.list("publish", 'p', &o.publish, "Publish a container's port(s) to the host");
   f.boolean("publish-all", 'P', &o.publishAll, "Publish all exposed ports to random ports");
   f.list("expose", 0, &o.expose, "Expose a port or a range of ports");
+  f.list("cap-add", 0, &o.capAdd, "Add Linux capabilities");
+  f.list("cap-drop", 0, &o.capDrop, "Drop Linux capabilities");
+  f.boolean("privileged", 0, &o.privileged, "Give extended privileges to this container");
+  f.list("security-opt", 0, &o.securityOpt, "Security Options");
   f.string("pids-limit", 0, &r.pidsLimit, "Tune container pids limit (-1 for unlimited)");
   f.string("platform", 0, &r.platform, "Set platform if server is multi-platform capable");
   f.string("pull", 0, &r.pull, "Pull image before running (\"always\"|\"missing\"|\"never\")");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "container/networking.h"
 #include "image/images.h"
 #include "network/ports.h"
+#include "runtime/caps.h"
 #include "util/format.h"
 #include "util/fs.h"
 
@@ -136,6 +138,65 @@ Result<int64_t> parseMemory(const std::string& text) {
   return static_cast<int64_t>(v);
 }
 
+Result<Security> securityOf(const HostConfig& h) {
+  Security s;
+  // "ALL" is every capability strata itself may grant.
+  const uint64_t all = runtime::caps::available();
+  s.capabilities = h.privileged ? all : runtime::defaultCapabilities();
+  auto parseList = [](const std::vector<std::string>& names, const char* what) -> Result<uint64_t> {
+    uint64_t set = 0;
+    for (const auto& n : names) {
+      auto bit = runtime::caps::parse(n);
+      if (!bit) return failInvalid(std::string("invalid ") + what + ": " + bit.error().what());
+      set |= *bit;
+    }
+    return set;
+  };
+  uint64_t add = TRY(parseList(h.capAdd, "CapAdd"));
+  const uint64_t drop = TRY(parseList(h.capDrop, "CapDrop"));
+  auto hasAll = [](const std::vector<std::string>& names) {
+    return std::any_of(names.begin(), names.end(), [](const std::string& n) {
+      return n == "ALL" || n == "all" || n == "CAP_ALL";
+    });
+  };
+  const bool dropAll = hasAll(h.capDrop);
+  if (hasAll(h.capAdd)) add = all;
+  if (uint64_t missing = add & ~all)
+    return failInvalid("invalid CapAdd: " + runtime::caps::names(missing).front() +
+                       " is not in strata's own bounding set on this host");
+  // Docker's order: --cap-drop ALL starts from nothing, --cap-add ALL from everything; the
+  // added ones are then granted and the dropped ones taken away (an explicit add wins over
+  // drop ALL).
+  if (!h.privileged) {
+    if (dropAll) s.capabilities = 0;
+    s.capabilities |= add;
+    if (!dropAll) s.capabilities &= ~drop;
+  } else {
+    s.seccomp = false;
+    s.noNewPrivileges = false;
+    s.maskPaths = false;
+  }
+  for (const auto& o : h.securityOpt) {
+    auto eq = o.find_first_of("=:");
+    std::string key = o.substr(0, eq), value = eq == std::string::npos ? "" : o.substr(eq + 1);
+    if (key == "seccomp") {
+      if (value == "unconfined") s.seccomp = false;
+      else if (value.empty()) return failInvalid("invalid --security-opt: " + o);
+      else return failInvalid("--security-opt " + o + ": seccomp profiles from files are not supported yet (unconfined is)");
+    } else if (key == "no-new-privileges") {
+      if (value.empty() || value == "true") s.noNewPrivileges = true;
+      else if (value == "false") s.noNewPrivileges = false;
+      else return failInvalid("invalid --security-opt 2: \"" + o + "\"");
+    } else if ((key == "apparmor" || key == "label") && !value.empty()) {
+      // strata loads no AppArmor or SELinux profile; these ask for none or for labels it
+      // does not set, so there is nothing to do.
+    } else {
+      return failInvalid("invalid --security-opt 1: \"" + o + "\"");
+    }
+  }
+  return s;
+}
+
 Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const std::string& id) {
   Record r;
   r.id = id;
@@ -198,6 +259,11 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
     }
   }
   h.publishAllPorts = opt.publishAll;
+  h.capAdd = opt.capAdd;
+  h.capDrop = opt.capDrop;
+  h.privileged = opt.privileged;
+  h.securityOpt = opt.securityOpt;
+  TRYV(securityOf(h));
   c.exposedPorts.assign(exposed.begin(), exposed.end());
   if (!opt.memory.empty()) h.memory = TRY(parseMemory(opt.memory));
   if (!opt.cpus.empty()) h.nanoCpus = TRY(parseCpus(opt.cpus));
@@ -329,10 +395,15 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
     if (b.readOnly) o.push_back("ro");
     spec.mounts.push_back({src, b.destination, "bind", o});
   }
-  spec.maskedPaths = runtime::defaultMaskedPaths();
-  spec.readonlyPaths = runtime::defaultReadonlyPaths();
+  const Security sec = TRY(securityOf(r.host));
+  if (sec.maskPaths) {
+    spec.maskedPaths = runtime::defaultMaskedPaths();
+    spec.readonlyPaths = runtime::defaultReadonlyPaths();
+  }
+  spec.capabilities = sec.capabilities;
+  spec.seccomp = sec.seccomp;
+  spec.noNewPrivileges = sec.noNewPrivileges;
   // spec.network and the name-service files come from NetworkRun::prepare (networking.h).
-  spec.capabilities = runtime::defaultCapabilities();
   if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;
   if (r.host.nanoCpus > 0) spec.resources.cpuQuotaUs = r.host.nanoCpus * spec.resources.cpuPeriodUs / 1000000000;
   if (r.host.pidsLimit > 0) spec.resources.pidsLimit = r.host.pidsLimit;

@@ -26,6 +26,9 @@ struct CreateOptions {
   std::vector<std::string> publish;       // -p
   std::vector<std::string> expose;        // --expose
   bool publishAll = false;                // -P
+  std::vector<std::string> capAdd, capDrop;  // --cap-add, --cap-drop
+  std::vector<std::string> securityOpt;      // --security-opt
+  bool privileged = false;                   // --privileged
   std::string memory, cpus, restart = "no", stopSignal;
   int64_t pidsLimit = 0;
   bool tty = false, interactive = false, readOnly = false, autoRemove = false, init = false;
@@ -45,6 +48,18 @@ Result<std::vector<std::string>> userEnv(const std::vector<std::string>& env,
 
 // Docker's RAMInBytes: "512k", "32m", "1g" (binary units), plain bytes.
 Result<int64_t> parseMemory(const std::string& text);
+
+// What a container may do: capabilities, seccomp, no_new_privs and masked /proc paths, from
+// --privileged, --cap-add/--cap-drop (Docker's rules: ALL in drop starts from nothing, ALL in add
+// from everything) and --security-opt seccomp=unconfined, no-new-privileges[=true|false],
+// apparmor=..., label=... (no-ops: strata loads no LSM profile). Errors name the option.
+struct Security {
+  uint64_t capabilities = 0;
+  bool seccomp = true;
+  bool noNewPrivileges = true;
+  bool maskPaths = true;  // Docker's masked and read-only /proc paths
+};
+Result<Security> securityOf(const HostConfig& h);
 
 // Resolves the image, composes the record, prepares the container's directory (writable layer,
 // init layer with mount points, hostname, hosts, resolv.conf, named volumes) and records it.

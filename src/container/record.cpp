@@ -54,6 +54,10 @@ Json recordToJson(const Record& r) {
                          {"NetworkMode", r.host.networkMode},
                          {"PortBindings", bindings},
                          {"PublishAllPorts", r.host.publishAllPorts},
+                         {"CapAdd", r.host.capAdd.empty() ? Json(nullptr) : Json(r.host.capAdd)},
+                         {"CapDrop", r.host.capDrop.empty() ? Json(nullptr) : Json(r.host.capDrop)},
+                         {"Privileged", r.host.privileged},
+                         {"SecurityOpt", r.host.securityOpt.empty() ? Json(nullptr) : Json(r.host.securityOpt)},
                          {"Memory", r.host.memory},
                          {"NanoCpus", r.host.nanoCpus},
                          {"PidsLimit", r.host.pidsLimit},
@@ -112,6 +116,14 @@ Result<Record> recordFromJson(std::string_view text) {
       }
     }
     r.host.publishAllPorts = h->value("PublishAllPorts", false);
+    auto strings = [&](const char* key) {
+      auto it = h->find(key);
+      return it != h->end() && it->is_array() ? it->get<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    r.host.capAdd = strings("CapAdd");
+    r.host.capDrop = strings("CapDrop");
+    r.host.securityOpt = strings("SecurityOpt");
+    r.host.privileged = h->value("Privileged", false);
     r.host.memory = h->value("Memory", int64_t(0));
     r.host.nanoCpus = h->value("NanoCpus", int64_t(0));
     r.host.pidsLimit = h->value("PidsLimit", int64_t(0));

@@ -48,6 +48,10 @@ struct HostConfig {
   std::string networkMode = "bridge";
   std::vector<PortBinding> portBindings;  // -p
   bool publishAllPorts = false;           // -P
+  std::vector<std::string> capAdd, capDrop;  // as given ("NET_ADMIN", "ALL")
+  bool privileged = false;
+  // Docker's forms as given: "seccomp=unconfined", "no-new-privileges[=true|false]", ...
+  std::vector<std::string> securityOpt;
   int64_t memory = 0;                // bytes, 0 = unlimited
   int64_t nanoCpus = 0;              // --cpus * 1e9
   int64_t pidsLimit = 0;             // 0 = unlimited

@@ -101,6 +101,14 @@ Result<uint64_t> parse(const std::string& name) {
   return uint64_t{1} << (it - kNames.begin());
 }
 
+uint64_t available() {
+  uint64_t set = 0;
+  const unsigned last = static_cast<unsigned>(lastCap());
+  for (unsigned bit = 0; bit <= last && bit < 64; ++bit)
+    if (::prctl(PR_CAPBSET_READ, bit, 0, 0, 0) == 1) set |= uint64_t{1} << bit;
+  return set;
+}
+
 std::vector<std::string> names(uint64_t set) {
   std::vector<std::string> out;
   for (unsigned bit = 0; bit < 64; ++bit) {

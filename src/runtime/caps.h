@@ -12,6 +12,9 @@ namespace strata::runtime::caps {
 // "CAP_NET_ADMIN", "NET_ADMIN", "net_admin" -> bit; "ALL" -> every capability the kernel has.
 Result<uint64_t> parse(const std::string& name);
 std::vector<std::string> names(uint64_t set);  // "CAP_CHOWN", ... ascending
+// The capabilities this process's bounding set still holds: what "ALL" can grant (a host that
+// runs strata in a restricted sandbox may lack some).
+uint64_t available();
 
 // In the container process, after setuid/setgid: drops every capability not in keep from the
 // bounding set, sets permitted = effective = inheritable = keep, clears ambient. Call

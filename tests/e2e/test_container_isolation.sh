@@ -81,6 +81,27 @@ Seccomp:	2" "$out" "docker's default capabilities and a seccomp filter"
 ok strata run --rm -u nobody bb sh -c 'grep -E "^(CapEff|CapPrm):" /proc/self/status'
 assert_eq "CapPrm:	0000000000000000
 CapEff:	0000000000000000" "$out" "a non-root user has no effective capabilities"
+note "--cap-add, --cap-drop, --privileged, --security-opt"
+caps_of() { strata run --rm --network none "$@" bb sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr "\n\t" "  "'; }
+assert_eq "CapEff: 00000000a80405fb NoNewPrivs: 1 Seccomp: 2 " "$(caps_of --cap-drop NET_RAW)" "--cap-drop NET_RAW"
+assert_eq "CapEff: 00000000aa0425fb NoNewPrivs: 1 Seccomp: 2 " "$(caps_of --cap-add sys_time)" "--cap-add sys_time"
+assert_eq "CapEff: 0000000000000001 NoNewPrivs: 1 Seccomp: 2 " "$(caps_of --cap-drop ALL --cap-add CAP_CHOWN)" "--cap-drop ALL --cap-add CHOWN"
+own_bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+assert_eq "CapEff: $own_bnd NoNewPrivs: 0 Seccomp: 0 " "$(caps_of --privileged)" "--privileged: every capability strata has, no seccomp"
+assert_eq "CapEff: 00000000a80425fb NoNewPrivs: 1 Seccomp: 0 " "$(caps_of --security-opt seccomp=unconfined)" "seccomp=unconfined"
+assert_eq "CapEff: 00000000a80425fb NoNewPrivs: 0 Seccomp: 2 " "$(caps_of --security-opt no-new-privileges=false)" "no-new-privileges=false"
+ok strata run --rm --network none --privileged bb sh -c 'mkdir /tmp/m && mount -t tmpfs none /tmp/m && cat /proc/keys >/dev/null && echo mounted'
+assert_eq "mounted" "$out" "--privileged may mount"
+run strata run --rm --network none --cap-drop CHOWN bb sh -c 'touch /tmp/f && chown 1:1 /tmp/f'
+assert_ne 0 "$status" "chown without CAP_CHOWN"
+expect_error --names "unknown capability: FOO" strata create --cap-add FOO bb true
+expect_error --names "seccomp=/no/such.json" strata create --security-opt seccomp=/no/such.json bb true
+expect_error --names "bogus" strata create --security-opt bogus bb true
+ok strata create --name capy --privileged --cap-drop MKNOD --security-opt seccomp=unconfined bb true
+ok strata inspect -f '{{.HostConfig.Privileged}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}}' capy
+assert_eq 'true ["MKNOD"] ["seccomp=unconfined"]' "$out"
+ok strata rm capy
+
 ok strata run -d --name capx bb sleep 300
 wait_status capx running
 ok strata exec capx sh -c 'grep -E "^(CapBnd|CapEff|Seccomp):" /proc/self/status'
