@@ -9,6 +9,7 @@
 #include "util/format.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "util/random.h"
 
 namespace strata::container {
 
@@ -121,10 +122,7 @@ Status Containers::remove(const std::string& id) {
 }
 
 std::string newContainerId() {
-  std::random_device rd;
-  static const char* hex = "0123456789abcdef";
-  std::string id(64, '0');
-  for (auto& c : id) c = hex[rd() % 16];
+  std::string id = randomHex(64);
   // Docker never makes an ID that is all digits (it could read as a number); neither do we.
   if (id.find_first_not_of("0123456789") == std::string::npos) id[0] = 'a';
   return id;

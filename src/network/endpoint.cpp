@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -15,6 +14,7 @@
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/process.h"
+#include "util/random.h"
 
 namespace strata::network {
 
@@ -204,13 +204,6 @@ Status sweepLocked() {
   }
   if (!anyBridge) restoreForwarding();
   return result;
-}
-
-std::string randomHex(size_t n) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  std::string out;
-  while (out.size() < n) out += "0123456789abcdef"[rng() % 16];
-  return out;
 }
 
 // The bridge as the request wants it: made (with its rules) when missing. Under the lock.

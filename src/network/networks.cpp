@@ -1,9 +1,6 @@
 #include "network/networks.h"
 
 #include <algorithm>
-#include <random>
-
-#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +9,7 @@
 #include "util/format.h"
 #include "util/fs.h"
 #include "util/lock.h"
+#include "util/random.h"
 #include "util/sha256.h"
 
 namespace strata::network {
@@ -28,13 +26,6 @@ bool validNetworkName(const std::string& n) {
   return std::all_of(n.begin(), n.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
-}
-
-std::string newId() {
-  std::random_device rd;
-  std::string out;
-  while (out.size() < 64) out += fmt::format("{:08x}", rd());
-  return out.substr(0, 64);
 }
 
 Json toJson(const Network& n) {
@@ -208,7 +199,7 @@ Result<Network> Networks::create(const NetworkCreate& opt) {
     if (!pick) return failInvalid("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
     n.subnet = Ipv4Net{firstHost(*pick), pick->prefix};
   }
-  n.id = newId();
+  n.id = randomHex(64);
   n.bridge = "strata-" + n.id.substr(0, 8);
   user.push_back(n);
   TRYV(saveUserNetworks(user));

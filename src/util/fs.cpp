@@ -6,10 +6,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <random>
 #include <set>
 #include <utility>
 #include <vector>
+
+#include "util/random.h"
 
 namespace strata {
 
@@ -72,17 +73,9 @@ Status fsyncDir(const std::string& dir) {
   return fsyncFd(fd.get(), dir);
 }
 
-static std::string randomSuffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string s(12, '0');
-  for (auto& c : s) c = hex[rng() % 16];
-  return s;
-}
-
 Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string dir = dirName(path);
-  std::string tmp = joinPath(dir, ".tmp-" + baseName(path) + "-" + randomSuffix());
+  std::string tmp = joinPath(dir, ".tmp-" + baseName(path) + "-" + randomHex(12));
   {
     UniqueFd fd = TRY(openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
     Status st = writeAll(fd.get(), data);
