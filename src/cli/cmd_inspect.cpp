@@ -5,8 +5,6 @@
 #include "container/views.h"
 #include "image/images.h"
 #include "image/views.h"
-#include "util/format.h"
-#include "util/template.h"
 
 namespace strata::cli {
 
@@ -43,40 +41,12 @@ int inspect(const Globals& g, const std::vector<std::string>& argv, Kind kind, c
   if (type == "container") kind = Kind::Container;
   else if (type == "image") kind = Kind::Image;
   else if (!type.empty()) return reportError("\"" + type + "\" is not a valid value for --type");
-  std::optional<Template> tmpl;
-  if (!format.empty()) {
-    // Docker executes inspect templates on the raw object: no list conventions, and a missing
-    // field is an error.
-    TemplateOptions to;
-    to.listFormat = false;
-    to.missingKeyError = true;
-    auto t = Template::parse(format, to);
-    if (!t) return reportError(t.error());
-    tmpl = std::move(*t);
-  }
+  auto tmpl = inspectTemplate(format);
+  if (!tmpl) return reportError(tmpl.error());
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   container::Containers cs(*s);
-  oci::Json all = oci::Json::array();
-  std::string out;
-  int rc = 0;
-  for (const auto& arg : p.args) {
-    auto j = lookUp(*s, cs, arg, kind);
-    if (!j) {
-      rc = reportError(j.error());
-      continue;
-    }
-    if (!tmpl) {
-      all.push_back(std::move(*j));
-      continue;
-    }
-    auto line = tmpl->render(*j);
-    if (!line) return reportError(line.error());
-    out += *line + "\n";
-  }
-  if (tmpl) std::fputs(out.c_str(), stdout);
-  else std::printf("%s\n", toGoJson(all, 4).c_str());
-  return rc;
+  return printInspected(p.args, *tmpl, [&](const std::string& arg) { return lookUp(*s, cs, arg, kind); });
 }
 
 }  // namespace

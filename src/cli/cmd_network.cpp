@@ -6,8 +6,6 @@
 #include "container/networking.h"
 #include "network/networks.h"
 #include "network/ports.h"
-#include "util/format.h"
-#include "util/template.h"
 
 namespace strata::cli {
 
@@ -140,40 +138,15 @@ int cmdNetworkInspect(const Globals& g, const std::vector<std::string>& argv) {
   if (p.done) return p.status;
   int status = 0;
   if (!checkArgs("network inspect", p.args, 1, SIZE_MAX, status)) return status;
-  std::optional<Template> tmpl;
-  if (!format.empty()) {
-    TemplateOptions to;
-    to.listFormat = false;
-    to.missingKeyError = true;
-    auto t = Template::parse(format, to);
-    if (!t) return reportError(t.error());
-    tmpl = std::move(*t);
-  }
+  auto tmpl = inspectTemplate(format);
+  if (!tmpl) return reportError(tmpl.error());
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   container::Containers cs(*s);
   network::Networks nets(*s);
-  oci::Json all = oci::Json::array();
-  std::string out;
-  int rc = 0;
-  for (const auto& arg : p.args) {
-    auto n = nets.find(arg);
-    auto j = n ? container::networkInspectJson(cs, *n) : Result<oci::Json>(std::unexpected(n.error()));
-    if (!j) {
-      rc = reportError(j.error());
-      continue;
-    }
-    if (!tmpl) {
-      all.push_back(std::move(*j));
-      continue;
-    }
-    auto line = tmpl->render(*j);
-    if (!line) return reportError(line.error());
-    out += *line + "\n";
-  }
-  if (tmpl) std::fputs(out.c_str(), stdout);
-  else std::printf("%s\n", toGoJson(all, 4).c_str());
-  return rc;
+  return printInspected(p.args, *tmpl, [&](const std::string& arg) -> Result<oci::Json> {
+    return container::networkInspectJson(cs, TRY(nets.find(arg)));
+  });
 }
 
 int cmdPort(const Globals& g, const std::vector<std::string>& argv) {
@@ -195,8 +168,7 @@ int cmdPort(const Globals& g, const std::vector<std::string>& argv) {
     return std::tie(a.containerPort, a.proto) < std::tie(b.containerPort, b.proto);
   });
   auto hostText = [](const container::PublishedPort& pp) {
-    return (pp.hostIp.find(':') != std::string::npos ? "[" + pp.hostIp + "]" : pp.hostIp) + ":" +
-           std::to_string(pp.hostPort);
+    return network::joinHostPort(pp.hostIp, std::to_string(pp.hostPort));
   };
   if (p.args.size() == 1) {
     for (const auto& pp : ports)

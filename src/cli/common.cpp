@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "util/format.h"
 #include "util/fs.h"
 
 namespace strata::cli {
@@ -47,6 +48,38 @@ Status writeOutput(const std::string& output, const std::function<Status(int fd)
     st = failErrno("rename `" + tmp + "` to `" + output + "`");
   if (!st) ::unlink(tmp.c_str());
   return st;
+}
+
+Result<std::optional<Template>> inspectTemplate(const std::string& format) {
+  if (format.empty()) return std::optional<Template>();
+  TemplateOptions to;
+  to.listFormat = false;
+  to.missingKeyError = true;
+  return std::optional<Template>(TRY(Template::parse(format, to)));
+}
+
+int printInspected(const std::vector<std::string>& args, const std::optional<Template>& tmpl,
+                   const std::function<Result<oci::Json>(const std::string&)>& lookUp) {
+  oci::Json all = oci::Json::array();
+  std::string out;
+  int rc = 0;
+  for (const auto& arg : args) {
+    auto j = lookUp(arg);
+    if (!j) {
+      rc = reportError(j.error());
+      continue;
+    }
+    if (!tmpl) {
+      all.push_back(std::move(*j));
+      continue;
+    }
+    auto line = tmpl->render(*j);
+    if (!line) return reportError(line.error());
+    out += *line + "\n";
+  }
+  if (tmpl) std::fputs(out.c_str(), stdout);
+  else std::printf("%s\n", toGoJson(all, 4).c_str());
+  return rc;
 }
 
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "store/store.h"
+#include "util/template.h"
 
 namespace strata::cli {
 
@@ -42,6 +44,15 @@ struct PullSettings {
 };
 Result<store::ImageRecord> pullImage(const Globals& g, store::Store& s, const std::string& name,
                                      const PullSettings& settings);
+
+// `inspect`-style output, in two steps so that a bad --format fails before the store is opened.
+// inspectTemplate: the template Docker executes on the raw object (no list conventions, a
+// missing field is an error), or none for an empty format. printInspected: for each argument,
+// lookUp's object; all of them as one JSON array, or the template's line for each. An argument
+// lookUp fails for gets its error line (status 125) and the others are still printed.
+Result<std::optional<Template>> inspectTemplate(const std::string& format);
+int printInspected(const std::vector<std::string>& args, const std::optional<Template>& tmpl,
+                   const std::function<Result<oci::Json>(const std::string&)>& lookUp);
 
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
                size_t max, int& status);

@@ -49,10 +49,6 @@ std::vector<PortBinding> bindingsOf(const Record& r) {
   return out;
 }
 
-std::string hostPortText(const std::string& ip, uint16_t port) {
-  return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
-}
-
 struct BoundPort {
   std::string ip;
   uint16_t port;
@@ -69,7 +65,7 @@ Result<std::vector<BoundPort>> bindAll(network::Proto proto, const std::vector<s
     if (!fd) {
       if (optionalIpv6 && ip == "::" && fd.error().code() != EADDRINUSE) continue;
       std::string why = fd.error().code() == EADDRINUSE ? "port is already allocated" : fd.error().what();
-      return failInvalid("Bind for " + hostPortText(ip, port) + " failed: " + why);
+      return failInvalid("Bind for " + network::joinHostPort(ip, std::to_string(port)) + " failed: " + why);
     }
     if (port == 0) port = network::boundPort(fd->get());
     out.push_back({ip, port, std::move(*fd)});

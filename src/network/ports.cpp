@@ -131,12 +131,6 @@ Row makeRow(PublishedPort p) {
   return row;
 }
 
-// Go's net.JoinHostPort: IPv6 hosts go in brackets.
-std::string joinHostPort(const std::string& host, const std::string& port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + port;
-  return host + ":" + port;
-}
-
 // A run of consecutive container ports sharing a host address and protocol; the host ports equal
 // the container ports (or there are none).
 struct Run {
@@ -223,6 +217,11 @@ Result<std::vector<std::pair<uint16_t, std::string>>> parsePortProto(std::string
   for (unsigned p = range->first; p <= range->last; ++p)
     out.emplace_back(static_cast<uint16_t>(p), proto);
   return out;
+}
+
+std::string joinHostPort(const std::string& host, const std::string& port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + port;
+  return host + ":" + port;
 }
 
 std::string formatPortsColumn(std::vector<PublishedPort> ports) {

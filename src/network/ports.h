@@ -49,6 +49,9 @@ Result<std::vector<PortBinding>> parsePublish(std::string_view spec);
 // "invalid range specified for port: <spec>" (end before start), "invalid proto: <proto>".
 Result<std::vector<std::pair<uint16_t, std::string>>> parsePortProto(std::string_view spec);
 
+// Go's net.JoinHostPort: "0.0.0.0:8080", "[::]:8080" (IPv6 hosts go in brackets).
+std::string joinHostPort(const std::string& host, const std::string& port);
+
 // One row of a container's port list, as the API's container summary carries it.
 struct PublishedPort {
   uint16_t containerPort = 0;
