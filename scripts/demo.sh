@@ -208,28 +208,7 @@ if [ "${STRATA_DEMO_NGINX:-1}" != 0 ]; then
 
   # the seeds' image design: OS -> nginx install -> nginx config -> index.html
   nginx_ctx="$work/nginx"
-  mkdir -p "$nginx_ctx"
-  printf '<html><body><h1>Hello from nginx, built by strata</h1></body></html>\n' >"$nginx_ctx/index.html"
-  cat >"$nginx_ctx/default.conf" <<'CONF'
-server {
-    listen 80 default_server;
-    server_name _;
-    root /var/www/html;
-    index index.html;
-    add_header X-Strata-Example yes;
-    location / {
-        try_files $uri $uri/ =404;
-    }
-}
-CONF
-  cat >"$nginx_ctx/Dockerfile" <<'DF'
-FROM debian:bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends nginx && rm -rf /var/lib/apt/lists/*
-COPY default.conf /etc/nginx/sites-available/default
-COPY index.html /var/www/html/index.html
-EXPOSE 80
-CMD ["nginx", "-g", "daemon off;"]
-DF
+  cp -r "$repo/examples/hellonginx" "$nginx_ctx"
   cat "$nginx_ctx/Dockerfile"
   step "strata build -t hellonginx:1   (RUN steps reach Debian's archive through the default bridge network)"
   strata build -t hellonginx:1 "$nginx_ctx"

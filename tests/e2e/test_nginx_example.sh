@@ -122,28 +122,7 @@ assert_match "$out" '^12\.' "a bookworm root file system"
 
 note "the build context: OS -> nginx install -> nginx config -> index.html"
 ctx="$E2E_TMP/nginx"
-mkdir -p "$ctx"
-printf '<html><body><h1>Hello from nginx, built by strata</h1></body></html>\n' >"$ctx/index.html"
-cat >"$ctx/default.conf" <<'CONF'
-server {
-    listen 80 default_server;
-    server_name _;
-    root /var/www/html;
-    index index.html;
-    add_header X-Strata-Example yes;
-    location / {
-        try_files $uri $uri/ =404;
-    }
-}
-CONF
-cat >"$ctx/Dockerfile" <<'DF'
-FROM debian:bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends nginx && rm -rf /var/lib/apt/lists/*
-COPY default.conf /etc/nginx/sites-available/default
-COPY index.html /var/www/html/index.html
-EXPOSE 80
-CMD ["nginx", "-g", "daemon off;"]
-DF
+cp -r "$REPO_ROOT/examples/hellonginx" "$ctx"
 
 note "strata build -t hellonginx:1 (RUN on the default bridge network)"
 t0=$(date +%s)
