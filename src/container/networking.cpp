@@ -20,13 +20,8 @@ namespace strata::container {
 
 namespace {
 
-// hosts and resolv.conf are made anew for each start: written in place, without the fsyncs of
-// an atomic replace (they need no durability, and a running container may have them mounted).
-Status writeNameFile(const std::string& path, const std::string& text) {
-  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
-  return writeAll(fd.get(), text);
-}
-
+// hosts and resolv.conf are made anew for each start with writeFileInPlace: no fsyncs of an
+// atomic replace (they need no durability), and a running container may have them mounted.
 std::string hostResolvConf() {
   auto text = readFile("/etc/resolv.conf");
   return text && !text->empty() ? *text : std::string("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
@@ -96,8 +91,8 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
   if (mode == "none" || mode == "host") {
     const bool host = mode == "host";
     spec.network = host ? runtime::NetworkMode::Host : runtime::NetworkMode::None;
-    TRYV(writeNameFile(p.hosts(), runtime::hostsFile(r.hostname, host)));
-    TRYV(writeNameFile(p.resolvConf(), hostResolvConf()));
+    TRYV(writeFileInPlace(p.hosts(), runtime::hostsFile(r.hostname, host)));
+    TRYV(writeFileInPlace(p.resolvConf(), hostResolvConf()));
     return run;
   }
   if (mode.rfind("container:", 0) == 0) {
@@ -111,8 +106,8 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
     spec.joinNetns = "/proc/" + std::to_string(st->pid) + "/ns/net";
     // The other container's name service files, as Docker shares them.
     Paths op = cs.paths(id);
-    TRYV(writeNameFile(p.hosts(), readFile(op.hosts()).value_or("")));
-    TRYV(writeNameFile(p.resolvConf(), readFile(op.resolvConf()).value_or("")));
+    TRYV(writeFileInPlace(p.hosts(), readFile(op.hosts()).value_or("")));
+    TRYV(writeFileInPlace(p.resolvConf(), readFile(op.resolvConf()).value_or("")));
     return run;
   }
 
@@ -127,7 +122,7 @@ Result<NetworkRun> NetworkRun::prepare(Containers& cs, const Record& r, runtime:
   run.networkId_ = n.id;
   spec.network = runtime::NetworkMode::Bridge;
   spec.interface = runtime::Interface{"eth0", ep.address, ep.prefix, ep.gateway};
-  TRYV(writeNameFile(p.resolvConf(), network::bridgeResolvConf(hostResolvConf(), ep.gateway)));
+  TRYV(writeFileInPlace(p.resolvConf(), network::bridgeResolvConf(hostResolvConf(), ep.gateway)));
 
   for (const PortBinding& b : bindingsOf(r)) {
     const network::Proto proto = b.proto == "udp" ? network::Proto::Udp : network::Proto::Tcp;

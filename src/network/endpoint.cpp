@@ -34,13 +34,6 @@ Result<FileLock> lockState() {
   return FileLock::acquire(stateDir() + "/lock", FileLock::Mode::Exclusive);
 }
 
-// Writes a file in place: /proc/sys files, and hosts files that are bind-mounted into running
-// containers (a rename would leave them the old inode).
-Status writeInPlace(const std::string& path, const std::string& text) {
-  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_CREAT | O_TRUNC));
-  return writeAll(fd.get(), text);
-}
-
 struct Lease {
   std::string path;
   uint32_t address = 0;
@@ -118,12 +111,14 @@ std::string hostsText(const Lease& self, const std::vector<Lease>& all) {
   return out;
 }
 
-// Rewrites every live member's hosts file but skip's (a member gone meanwhile is no error).
+// Rewrites the hosts file of every live member but skip, in place: it is bind-mounted into the
+// running container, and a rename would leave the container the old inode. A member gone
+// meanwhile is no error.
 void refreshHosts(const std::string& bridge, uint32_t skip) {
   std::vector<Lease> all = leasesOf(bridge);
   for (const Lease& l : all) {
     if (l.address == skip || l.hostsFile.empty() || !l.live()) continue;
-    (void)writeInPlace(l.hostsFile, hostsText(l, all));
+    (void)writeFileInPlace(l.hostsFile, hostsText(l, all));
   }
 }
 
@@ -158,14 +153,14 @@ constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
 Status enableForwarding() {
   std::string saved = stateDir() + "/ip_forward";
   if (!pathExists(saved)) TRYV(writeFileAtomic(saved, readFile(kIpForward).value_or("0\n"), 0600));
-  return writeInPlace(kIpForward, "1\n");
+  return writeFileInPlace(kIpForward, "1\n");
 }
 
 void restoreForwarding() {
   std::string saved = stateDir() + "/ip_forward";
   auto was = readFile(saved);
   if (!was) return;
-  if (*was != "1\n") (void)writeInPlace(kIpForward, *was);
+  if (*was != "1\n") (void)writeFileInPlace(kIpForward, *was);
   ::unlink(saved.c_str());
 }
 
@@ -289,7 +284,7 @@ Result<Endpoint> attach(const BridgeRequest& req, const EndpointOwner& owner) {
   TRYV(writeFileAtomic(l.path, leaseJson(l).dump() + "\n", 0600));
   if (!owner.hostsFile.empty()) {
     all.push_back(l);
-    if (auto st = writeInPlace(owner.hostsFile, hostsText(l, all)); !st) {
+    if (auto st = writeFileInPlace(owner.hostsFile, hostsText(l, all)); !st) {
       ::unlink(l.path.c_str());
       (void)sweepLocked();
       return fail(std::move(st).error());

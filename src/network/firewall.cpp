@@ -168,8 +168,7 @@ Result<InstalledRules> installRules(const FirewallRequest& req) {
   if (req.dnsTo) {
     // Packets to a loopback address arriving on the bridge are dropped unless this is on.
     const std::string path = "/proc/sys/net/ipv4/conf/" + req.bridge + "/route_localnet";
-    UniqueFd fd = TRY(openFile(path, O_WRONLY | O_TRUNC));
-    TRYV(writeAll(fd.get(), "1\n"));
+    TRYV(writeFileInPlace(path, "1\n"));
   }
   auto rules = backend == "nft" ? installNft(req) : installIptables(req);
   if (!rules) return fail(std::move(rules).error().wrap("set up NAT for " + req.bridge));

@@ -73,6 +73,11 @@ Status fsyncDir(const std::string& dir) {
   return fsyncFd(fd.get(), dir);
 }
 
+Status writeFileInPlace(const std::string& path, std::string_view data, mode_t mode) {
+  UniqueFd fd = TRY(openFile(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  return writeAll(fd.get(), data);
+}
+
 Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string dir = dirName(path);
   std::string tmp = joinPath(dir, ".tmp-" + baseName(path) + "-" + randomHex(12));

@@ -29,6 +29,9 @@ Result<size_t> readSome(int fd, void* buf, size_t size);
 // Replaces path with data so that a reader sees either the old or the new file, never a mix,
 // even after a crash: write to a temp name in the same directory, fsync, rename, fsync the dir.
 Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes path in place (created if missing, truncated), no fsync: for files that keep their
+// inode (bind-mounted into a running container, /proc/sys) and need no crash safety.
+Status writeFileInPlace(const std::string& path, std::string_view data, mode_t mode = 0644);
 Status fsyncDir(const std::string& dir);
 Status fsyncFd(int fd, const std::string& what);
 
