@@ -1,6 +1,5 @@
 #include "build/fetch.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -48,8 +47,8 @@ Result<Download> fetchUrl(const std::string& url, const std::string& dir, uint64
   if (r->status >= 400) return failInvalid("ADD " + url + ": bad response status " + std::to_string(r->status));
   TRYV(fsyncFd(fd.get(), out.path));
   const std::string lastModified = r->header("last-modified");
-  const time_t mtime = lastModified.empty() ? -1 : curl_getdate(lastModified.c_str(), nullptr);
-  out.mtime = mtime > 0 ? static_cast<int64_t>(mtime) : 0;
+  const int64_t mtime = lastModified.empty() ? -1 : http::parseDate(lastModified);
+  out.mtime = mtime > 0 ? mtime : 0;
   out.digest = oci::Digest::sha256(hash.hex());
   return out;
 }

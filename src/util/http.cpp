@@ -1,6 +1,7 @@
 #include "util/http.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,27 +10,82 @@
 namespace strata::http {
 namespace {
 
+// libcurl is opened on the first request instead of being linked: its dependency tree (TLS,
+// HTTP/2, IDN, Kerberos, LDAP: some thirty libraries) would cost every strata command several
+// milliseconds of dynamic linking at start, and most commands never speak HTTP.
+struct Curl {
+  decltype(&curl_global_init) globalInit;
+  decltype(&curl_easy_init) easyInit;
+  decltype(&curl_easy_cleanup) easyCleanup;
+  decltype(&curl_easy_reset) easyReset;
+  decltype(&curl_easy_setopt) easySetopt;
+  decltype(&curl_easy_getinfo) easyGetinfo;
+  decltype(&curl_easy_perform) easyPerform;
+  decltype(&curl_easy_strerror) easyStrerror;
+  decltype(&curl_slist_append) slistAppend;
+  decltype(&curl_slist_free_all) slistFreeAll;
+  decltype(&curl_getdate) getdate;
+};
+
+template <typename F>
+void bind(void* lib, const char* name, F& fn, std::string& missing) {
+  fn = reinterpret_cast<F>(::dlsym(lib, name));
+  if (!fn) missing += missing.empty() ? name : std::string(", ") + name;
+}
+
+// The loaded library, or the reason it could not be loaded (the same for every later call).
+Result<const Curl*> curl() {
+  static Curl api;
+  static std::string problem;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char* why = ::dlerror();
+      problem = "cannot load libcurl (Debian package libcurl4): " + std::string(why ? why : "not found");
+      return;
+    }
+    std::string missing;
+    bind(lib, "curl_global_init", api.globalInit, missing);
+    bind(lib, "curl_easy_init", api.easyInit, missing);
+    bind(lib, "curl_easy_cleanup", api.easyCleanup, missing);
+    bind(lib, "curl_easy_reset", api.easyReset, missing);
+    bind(lib, "curl_easy_setopt", api.easySetopt, missing);
+    bind(lib, "curl_easy_getinfo", api.easyGetinfo, missing);
+    bind(lib, "curl_easy_perform", api.easyPerform, missing);
+    bind(lib, "curl_easy_strerror", api.easyStrerror, missing);
+    bind(lib, "curl_slist_append", api.slistAppend, missing);
+    bind(lib, "curl_slist_free_all", api.slistFreeAll, missing);
+    bind(lib, "curl_getdate", api.getdate, missing);
+    if (!missing.empty()) {
+      problem = "libcurl.so.4 lacks " + missing + " (libcurl 7.85 or later is needed)";
+      return;
+    }
+    api.globalInit(CURL_GLOBAL_DEFAULT);
+  });
+  if (!problem.empty()) return failInvalid(problem);
+  return &api;
+}
+
 // One easy handle per thread: reset between requests, it keeps its connection and DNS caches.
 class Handle {
  public:
-  Handle() {
-    static std::once_flag init;
-    std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    curl_ = curl_easy_init();
-  }
+  explicit Handle(const Curl& api) : api_(api), curl_(api.easyInit()) {}
   ~Handle() {
-    if (curl_) curl_easy_cleanup(curl_);
+    if (curl_) api_.easyCleanup(curl_);
   }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   CURL* get() { return curl_; }
 
  private:
+  const Curl& api_;
   CURL* curl_ = nullptr;
 };
 
 struct Transfer {
   const Request* req;
+  const Curl* api;
   CURL* curl;
   Response* resp;
   Error sinkError;
@@ -67,7 +123,7 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
   long status = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  t->api->easyGetinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300 && t->req->sink) {
     Status st;
     if (!t->started && t->req->onStart) st = t->req->onStart(status);
@@ -123,73 +179,79 @@ std::string Response::header(std::string_view name) const {
 }
 
 Result<Response> perform(const Request& req) {
-  thread_local Handle handle;
-  CURL* curl = handle.get();
   const std::string what = verb(req.method) + " \"" + req.url + "\"";
+  const Curl& api = *TRY_CTX(curl(), what);
+  thread_local Handle handle(api);
+  CURL* curl = handle.get();
   if (!curl) return failInvalid(what + ": cannot start an HTTP client");
-  curl_easy_reset(curl);
+  api.easyReset(curl);
 
   Response resp;
-  Transfer t{&req, curl, &resp, {}};
+  Transfer t{&req, &api, curl, &resp, {}};
   char errorText[CURL_ERROR_SIZE] = {};
   curl_slist* headers = nullptr;
-  for (const auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip on uploads
+  for (const auto& h : req.headers) headers = api.slistAppend(headers, h.c_str());
+  headers = api.slistAppend(headers, "Expect:");  // no 100-continue round trip on uploads
 
-  curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, req.followRedirects ? 1L : 0L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, req.connectTimeoutSeconds);
+  api.easySetopt(curl, CURLOPT_URL, req.url.c_str());
+  api.easySetopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easySetopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easySetopt(curl, CURLOPT_FOLLOWLOCATION, req.followRedirects ? 1L : 0L);
+  api.easySetopt(curl, CURLOPT_MAXREDIRS, 10L);
+  api.easySetopt(curl, CURLOPT_NOSIGNAL, 1L);
+  api.easySetopt(curl, CURLOPT_CONNECTTIMEOUT, req.connectTimeoutSeconds);
   // A stalled transfer (under 1 byte/s for a minute) is an error, not a hang.
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errorText);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "strata/" STRATA_VERSION);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  api.easySetopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api.easySetopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+  api.easySetopt(curl, CURLOPT_ERRORBUFFER, errorText);
+  api.easySetopt(curl, CURLOPT_USERAGENT, "strata/" STRATA_VERSION);
+  api.easySetopt(curl, CURLOPT_HTTPHEADER, headers);
+  api.easySetopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
+  api.easySetopt(curl, CURLOPT_HEADERDATA, &t);
+  api.easySetopt(curl, CURLOPT_WRITEFUNCTION, onBody);
+  api.easySetopt(curl, CURLOPT_WRITEDATA, &t);
   if (!req.verifyTls) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    api.easySetopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easySetopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
   std::string_view rest = req.body;
   const bool hasBody = req.source || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
   if (req.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    api.easySetopt(curl, CURLOPT_NOBODY, 1L);
   } else if (hasBody) {
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    api.easySetopt(curl, CURLOPT_UPLOAD, 1L);
+    api.easySetopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     if (req.source) {
-      curl_easy_setopt(curl, CURLOPT_READFUNCTION, onRead);
-      curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.bodyLength));
+      api.easySetopt(curl, CURLOPT_READFUNCTION, onRead);
+      api.easySetopt(curl, CURLOPT_READDATA, &t);
+      api.easySetopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.bodyLength));
     } else {
-      curl_easy_setopt(curl, CURLOPT_READFUNCTION, onReadString);
-      curl_easy_setopt(curl, CURLOPT_READDATA, &rest);
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      api.easySetopt(curl, CURLOPT_READFUNCTION, onReadString);
+      api.easySetopt(curl, CURLOPT_READDATA, &rest);
+      api.easySetopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
   } else if (req.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    api.easySetopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
 
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
-  if (char* eff = nullptr; curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+  const CURLcode rc = api.easyPerform(curl);
+  api.easyGetinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
+  if (char* eff = nullptr; api.easyGetinfo(curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
     resp.effectiveUrl = eff;
-  curl_slist_free_all(headers);
+  api.slistFreeAll(headers);
 
   if (t.sinkFailed || t.sourceFailed) return fail(std::move(t.sinkError));
   if (t.tooBig)
     return failInvalid(what + ": response body larger than " + std::to_string(req.maxBody) + " bytes");
   if (rc != CURLE_OK)
-    return failInvalid(what + ": " + (errorText[0] ? errorText : curl_easy_strerror(rc)));
+    return failInvalid(what + ": " + (errorText[0] ? errorText : api.easyStrerror(rc)));
   return resp;
+}
+
+int64_t parseDate(const std::string& text) {
+  auto api = curl();
+  return api ? static_cast<int64_t>((*api)->getdate(text.c_str(), nullptr)) : -1;
 }
 
 std::string queryEscape(std::string_view text) {

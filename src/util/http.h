@@ -1,4 +1,4 @@
-// HTTP(S) requests through libcurl: one call per request, streaming bodies both ways.
+// HTTP(S) requests through libcurl (opened on first use): one call per request, streaming bodies both ways.
 //
 // Thread safety: perform() may be called from any number of threads at once; each thread keeps
 // its own connection cache, so consecutive requests to one host reuse a connection.
@@ -54,6 +54,10 @@ struct Response {
 // resolution, connection, TLS, a body over maxBody) are errors naming the method and URL, in
 // the form `Get "https://host/v2/": <reason>`.
 Result<Response> perform(const Request& req);
+
+// The time an HTTP date (Last-Modified, RFC 7231's three forms) names, or -1 when the text is
+// not a date or libcurl cannot be loaded.
+int64_t parseDate(const std::string& text);
 
 // Percent-encodes text for a URL query value (RFC 3986 unreserved characters stay).
 std::string queryEscape(std::string_view text);
