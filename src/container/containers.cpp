@@ -37,7 +37,7 @@ Status Containers::add(const Record& r) {
                          "that name.");
   }
   Paths p = paths(r.id);
-  TRYV(writeFileAtomic(p.state(), stateToJson(State{}).dump()));
+  TRYV(writeFileReplace(p.state(), stateToJson(State{}).dump()));
   return writeFileAtomic(p.record(), recordToJson(r).dump(1));
 }
 
@@ -93,7 +93,7 @@ Result<State> Containers::state(const std::string& id) const {
 }
 
 Status Containers::saveState(const std::string& id, const State& s) const {
-  return writeFileAtomic(paths(id).state(), stateToJson(s).dump());
+  return writeFileReplace(paths(id).state(), stateToJson(s).dump());
 }
 
 Status Containers::rename(const std::string& id, const std::string& newName) {

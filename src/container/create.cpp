@@ -323,7 +323,7 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   for (const auto& d : {p.upper(), p.work(), p.rootfs()}) TRYV(mkdirAll(d, 0755));
   // The init layer holds the mount points, so they never show in diff or commit.
   TRYV(runtime::writeMountPointLayer(p.init()));
-  TRYV(writeFileAtomic(p.hostname(), r.hostname + "\n"));
+  TRYV(writeFileReplace(p.hostname(), r.hostname + "\n"));
   // hosts and resolv.conf are written for each start (container/networking.h).
   for (auto& b : r.host.binds) {
     if (b.isVolume) {

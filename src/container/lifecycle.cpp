@@ -60,7 +60,7 @@ Result<int> parseSignal(const std::string& text) {
 Status stop(Containers& cs, const Record& r, int timeoutSec) {
   State s = TRY(cs.state(r.id));
   // Marked first, so the monitor does not restart what the user stopped.
-  TRYV(writeFileAtomic(cs.paths(r.id).stopMarker(), ""));
+  TRYV(writeFileReplace(cs.paths(r.id).stopMarker(), ""));
   if (!active(s.status) || s.pid <= 0) return {};
   if (s.status == RunStatus::Paused) (void)runtime::freeze(r.id, false);
   int sig = r.config.stopSignal.empty() ? SIGTERM : TRY(parseSignal(r.config.stopSignal));
@@ -80,7 +80,7 @@ Status kill(Containers& cs, const Record& r, int sig) {
   State s = TRY(cs.state(r.id));
   if (s.status != RunStatus::Running && s.status != RunStatus::Paused)
     return failInvalid("Container " + r.id + " is not running");
-  if (sig == SIGKILL || sig == SIGTERM) (void)writeFileAtomic(cs.paths(r.id).stopMarker(), "");
+  if (sig == SIGKILL || sig == SIGTERM) (void)writeFileReplace(cs.paths(r.id).stopMarker(), "");
   if (::kill(s.pid, sig) < 0) return failErrno("kill container " + r.id.substr(0, 12));
   return {};
 }
@@ -101,7 +101,7 @@ Status remove(Containers& cs, const Record& r, bool force, bool volumes) {
     if (!force)
       return failInvalid("You cannot remove a running container " + r.id +
                          ". Stop the container before attempting removal or force remove");
-    TRYV(writeFileAtomic(cs.paths(r.id).stopMarker(), ""));
+    TRYV(writeFileReplace(cs.paths(r.id).stopMarker(), ""));
     if (s.status == RunStatus::Paused) (void)runtime::freeze(r.id, false);
     if (s.pid > 0) ::kill(s.pid, SIGKILL);
   }

@@ -145,7 +145,7 @@ std::optional<BridgeState> readBridge(const std::string& bridge) {
 Status writeBridge(const std::string& bridge, const BridgeState& b) {
   Json j{{"Address", formatCidr(b.address)}, {"Backend", b.rules.backend}, {"Undo", b.rules.undo},
          {"UndoInput", b.rules.undoInput}};
-  return writeFileAtomic(bridgeRecord(bridge), j.dump(2) + "\n", 0600);
+  return writeFileReplace(bridgeRecord(bridge), j.dump(2) + "\n", 0600);
 }
 
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
@@ -281,7 +281,7 @@ Result<Endpoint> attach(const BridgeRequest& req, const EndpointOwner& owner) {
   l.ownerStart = processStartTime(l.owner);
   l.namesInHosts = req.namesInHosts;
   l.veth = "veth" + randomHex(7);
-  TRYV(writeFileAtomic(l.path, leaseJson(l).dump() + "\n", 0600));
+  TRYV(writeFileReplace(l.path, leaseJson(l).dump() + "\n", 0600));
   if (!owner.hostsFile.empty()) {
     all.push_back(l);
     if (auto st = writeFileInPlace(owner.hostsFile, hostsText(l, all)); !st) {
@@ -311,7 +311,7 @@ Status running(const Endpoint& ep, pid_t containerPid) {
   if (!l) return failInvalid("lease " + ep.lease + " is gone");
   l->pid = containerPid;
   l->pidStart = processStartTime(containerPid);
-  TRYV(writeFileAtomic(ep.lease, leaseJson(*l).dump() + "\n", 0600));
+  TRYV(writeFileReplace(ep.lease, leaseJson(*l).dump() + "\n", 0600));
   if (l->namesInHosts) refreshHosts(ep.bridge, l->address);
   return {};
 }

@@ -110,7 +110,7 @@ Status writeMountPointLayer(const std::string& dir) {
   for (const char* d : {"proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"})
     TRYV(mkdirAll(dir + "/" + d, 0755));
   for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
-    TRYV(writeFileAtomic(dir + "/" + f, ""));
+    TRYV(writeFileReplace(dir + "/" + f, ""));
   return {};
 }
 

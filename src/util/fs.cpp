@@ -78,13 +78,13 @@ Status writeFileInPlace(const std::string& path, std::string_view data, mode_t m
   return writeAll(fd.get(), data);
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+static Status replaceFile(const std::string& path, std::string_view data, mode_t mode, bool sync) {
   std::string dir = dirName(path);
   std::string tmp = joinPath(dir, ".tmp-" + baseName(path) + "-" + randomHex(12));
   {
     UniqueFd fd = TRY(openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
     Status st = writeAll(fd.get(), data);
-    if (st) st = fsyncFd(fd.get(), tmp);
+    if (st && sync) st = fsyncFd(fd.get(), tmp);
     if (!st) {
       ::unlink(tmp.c_str());
       return fail(std::move(st).error().wrap("write `" + tmp + "`"));
@@ -95,7 +95,15 @@ Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mo
     ::unlink(tmp.c_str());
     return fail(std::move(e));
   }
-  return fsyncDir(dir);
+  return sync ? fsyncDir(dir) : Status{};
+}
+
+Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return replaceFile(path, data, mode, true);
+}
+
+Status writeFileReplace(const std::string& path, std::string_view data, mode_t mode) {
+  return replaceFile(path, data, mode, false);
 }
 
 Status mkdirAll(const std::string& path, mode_t mode) {

@@ -29,6 +29,10 @@ Result<size_t> readSome(int fd, void* buf, size_t size);
 // Replaces path with data so that a reader sees either the old or the new file, never a mix,
 // even after a crash: write to a temp name in the same directory, fsync, rename, fsync the dir.
 Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The same replacement without the two fsyncs: a reader, or a writer killed half way, still
+// never sees a mix, but a power failure may lose the new content. For state that a restart
+// recomputes anyway (a container's runtime state, the files of a container being created).
+Status writeFileReplace(const std::string& path, std::string_view data, mode_t mode = 0644);
 // Writes path in place (created if missing, truncated), no fsync: for files that keep their
 // inode (bind-mounted into a running container, /proc/sys) and need no crash safety.
 Status writeFileInPlace(const std::string& path, std::string_view data, mode_t mode = 0644);
