@@ -56,6 +56,7 @@ void removeMountStubs(const RunStep& step, const std::string& upperDir,
 
 Result<int> runStep(const RunStep& step, const std::string& upperDir, const std::string& scratchDir,
                     const std::function<void(std::string_view)>& output) {
+  runtime::prepareToStart();
   TempDir tmp = TRY(TempDir::create(scratchDir, "run-"));
   const std::string init = tmp.path() + "/init", work = tmp.path() + "/work",
                     rootfs = tmp.path() + "/rootfs";
@@ -63,14 +64,14 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
   // the runtime in the step's layer when the image lacks them, as BuildKit's layers show.
   TRYV(mkdirAll(init + "/etc", 0755));
   for (const char* f : {"etc/hostname", "etc/hosts", "etc/resolv.conf"})
-    TRYV(writeFileAtomic(init + "/" + f, ""));
+    TRYV(writeFileReplace(init + "/" + f, ""));
   TRYV(mkdirAll(work, 0700));
   TRYV(mkdirAll(rootfs, 0755));
   const bool hostNetwork = step.network == runtime::NetworkMode::Host;
-  TRYV(writeFileAtomic(tmp.path() + "/hostname", std::string(kHostname) + "\n"));
-  TRYV(writeFileAtomic(tmp.path() + "/hosts", runtime::hostsFile(kHostname, hostNetwork)));
+  TRYV(writeFileReplace(tmp.path() + "/hostname", std::string(kHostname) + "\n"));
+  TRYV(writeFileReplace(tmp.path() + "/hosts", runtime::hostsFile(kHostname, hostNetwork)));
   const std::string hostResolv = readFile("/etc/resolv.conf").value_or("");
-  TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", hostResolv));
+  TRYV(writeFileReplace(tmp.path() + "/resolv.conf", hostResolv));
 
   runtime::Spec spec;
   spec.id = TRY(stepId());
@@ -85,7 +86,7 @@ Result<int> runStep(const RunStep& step, const std::string& upperDir, const std:
   if (step.network == runtime::NetworkMode::Bridge) {
     endpoint = TRY(network::attach(step.bridge, {spec.id, "", kHostname, {}, tmp.path() + "/hosts"}));
     spec.interface = runtime::Interface{"eth0", endpoint->address, endpoint->prefix, endpoint->gateway};
-    TRYV(writeFileAtomic(tmp.path() + "/resolv.conf", network::bridgeResolvConf(hostResolv, endpoint->gateway)));
+    TRYV(writeFileReplace(tmp.path() + "/resolv.conf", network::bridgeResolvConf(hostResolv, endpoint->gateway)));
   }
   spec.args = step.args;
   spec.env = step.env;

@@ -11,6 +11,7 @@
 #include "container/views.h"
 #include "image/images.h"
 #include "image/views.h"
+#include "runtime/runtime.h"
 #include "util/format.h"
 #include "util/template.h"
 
@@ -116,6 +117,7 @@ int cmdStop(const Globals& g, const std::vector<std::string>& argv) {
 }
 
 int cmdRestart(const Globals& g, const std::vector<std::string>& argv) {
+  runtime::prepareToStart();
   std::string time = "10";
   FlagSet flags("restart");
   flags.string("time", 't', &time, "Seconds to wait for stop before killing the container");

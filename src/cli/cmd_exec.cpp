@@ -64,6 +64,7 @@ Result<container::Record> runningContainer(container::Containers& cs, const std:
 }  // namespace
 
 int cmdExec(const Globals& g, const std::vector<std::string>& argv) {
+  runtime::prepareToStart();
   bool interactive = false, tty = false, detach = false, privileged = false;
   std::vector<std::string> env, envFiles;
   std::string user, workdir;

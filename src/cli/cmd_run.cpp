@@ -16,6 +16,7 @@
 #include "container/lifecycle.h"
 #include "container/monitor.h"
 #include "image/images.h"
+#include "runtime/runtime.h"
 
 namespace strata::cli {
 
@@ -174,6 +175,7 @@ int cmdCreate(const Globals& g, const std::vector<std::string>& argv) {
 }
 
 int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
+  runtime::prepareToStart();
   RunFlags r;
   FlagSet flags("run");
   flags.boolean("detach", 'd', &r.detach, "Run container in background and print container ID");
@@ -196,6 +198,7 @@ int cmdRun(const Globals& g, const std::vector<std::string>& argv) {
 }
 
 int cmdStart(const Globals& g, const std::vector<std::string>& argv) {
+  runtime::prepareToStart();
   bool attach = false, interactive = false;
   std::string detachKeys = "ctrl-p,ctrl-q";
   FlagSet flags("start");

@@ -215,7 +215,40 @@ const Backend& backendFor(const Layout& l) {
   return l.unified ? detail::kV2Backend : detail::kV1Backend;
 }
 
+// The cgroup the calling process is in, in the first hierarchy of l ("" when it cannot be
+// found there, e.g. inside a cgroup namespace mounted elsewhere).
+std::string ownCgroupDir(const Layout& l) {
+  auto text = readFile("/proc/self/cgroup");
+  if (!text) return "";
+  for (std::string_view line : detail::split(*text, '\n')) {
+    // "ID:CONTROLLERS:PATH"; v2's line is "0::PATH".
+    size_t a = line.find(':'), b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    std::string dir;
+    if (l.unified && controllers.empty()) {
+      dir = l.unifiedMount + std::string(path);
+    } else if (!l.unified && !l.hierarchies.empty()) {
+      const detail::Hierarchy& h = l.hierarchies.front();
+      for (std::string_view c : detail::split(controllers, ','))
+        if (c == h.controllers.front()) dir = h.mountPoint + std::string(path);
+    }
+    if (!dir.empty()) return isDirectory(dir) ? dir : "";
+  }
+  return "";
+}
+
 }  // namespace
+
+void warmUp() {
+  std::thread([] {
+    auto l = detail::detectLayout();
+    if (!l) return;
+    // "0" is the writer itself, moved into the cgroup it is already in: nothing changes, but the
+    // kernel takes (and starts the grace period for) the same lock as for a real move.
+    if (std::string dir = ownCgroupDir(*l); !dir.empty()) (void)detail::writeControl(dir, "cgroup.procs", "0");
+  }).detach();
+}
 
 Status create(const std::string& id, const Resources& r) {
   TRYV(checkId(id));

@@ -12,6 +12,10 @@
 
 namespace strata::runtime::cgroups {
 
+// Starts, in a detached thread, a move of the calling process into the cgroup it is already in:
+// the kernel makes a process's first move into a cgroup wait for an RCU grace period (5-15 ms,
+// cgroup_threadgroup_rwsem), and moves within about one grace period after it do not wait.
+void warmUp();
 // Makes the container's cgroup(s) and writes the limits. Memory: limit and, on v1, memsw =
 // the same value when the kernel supports it (no swap beyond the limit, so a container that
 // exceeds it is OOM-killed). CPU: quota/period. Pids: pids.max. v1 devices: deny all, allow

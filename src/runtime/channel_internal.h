@@ -1,7 +1,8 @@
 // Private to src/runtime: the channel between the runtime (parent) and the process it clones.
 //
 // A SOCK_SEQPACKET socketpair, both ends CLOEXEC, one fixed-size message per packet:
-//   parent -> child  Go         the child is in its cgroup; it may start setting up
+//   parent -> child  Go         the child is in its cgroup (and plugged in): it may finish
+//                               setting up and exec
 //   child -> parent  Error      a setup step failed: {errno, stage, message}; the child exits
 //   child -> parent  Pid        exec(): the pid of the process that will run the command
 //   child -> parent  PtyMaster  spec.tty: the pty master, passed with SCM_RIGHTS

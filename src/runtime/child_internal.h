@@ -12,16 +12,17 @@
 
 namespace strata::runtime::detail {
 
-// The container's first process, right after clone into new namespaces: waits for Go, builds
-// the root (overlay, default mounts, spec.mounts, pivot_root, read-only and masked paths,
-// read-only root, hostname), resolves the user, then execProcess (through the init with
-// spec.init). Never returns.
+// The container's first process, right after clone into new namespaces: builds the root
+// (overlay, default mounts, spec.mounts, pivot_root, read-only and masked paths, read-only root,
+// hostname), resolves the user and compiles the seccomp filter; then waits for Go (it is in the
+// cgroup and its interface is plugged in), brings up lo and eth0 and runs execProcess (through
+// the init with spec.init). Never returns.
 [[noreturn]] void runContainerProcess(const Spec& spec, const Stdio& stdio, int channel) noexcept;
 
 // The names of /proc/PID/ns/* that exec() joins, in the order runExecJoin wants their fds.
 std::vector<std::string> namespacesToJoin();
 
-// exec()'s first child: waits for Go (it is in the cgroup then), setns into namespaces (fds in
+// exec()'s first child: compiles the seccomp filter, waits for Go (it is in the cgroup then), setns into namespaces (fds in
 // namespacesToJoin() order), clones the command's process with CLONE_PARENT, sends its pid and
 // exits 0. The command's process resolves the user in the container root and runs
 // execProcess. Never returns.

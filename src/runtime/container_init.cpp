@@ -116,32 +116,47 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) {
     return failErrno("sethostname " + spec.hostname);
   }
-  if (spec.network == NetworkMode::None || spec.network == NetworkMode::Bridge) {
-    stage = "network";
-    TRYV(loopbackUp());
-    if (spec.network == NetworkMode::Bridge) TRYV(interfaceUp(spec.interface));
-  }
   return user;
 }
 
+// The interfaces of a new network namespace; eth0 is plugged in by the parent before Go.
+Status setupNetwork(const Spec& spec) {
+  if (spec.network != NetworkMode::None && spec.network != NetworkMode::Bridge) return {};
+  TRYV(loopbackUp());
+  if (spec.network == NetworkMode::Bridge) TRYV(interfaceUp(spec.interface));
+  return {};
+}
+
+// The seccomp filter, compiled before Go (nothing when the spec has none).
+seccomp::Program compileFilter(const Spec& spec, int channel) {
+  if (!spec.seccomp) return {};
+  auto program = seccomp::compileDefault();
+  if (!program) failAndExit(channel, "seccomp", program.error(), 125);
+  return std::move(*program);
+}
+
 [[noreturn]] void containerMain(const Spec& spec, const Stdio& stdio, int channel) {
-  // Wait until the parent has put us in the container's cgroup, so that every limit holds for
-  // all the setup below.
-  if (!waitForGo(channel)) ::_exit(125);
+  // The file system and the seccomp filter are made while the parent moves this process into
+  // the container's cgroup (on cgroup v1 that move waits for an RCU grace period, about 10 ms)
+  // and plugs in its network interface. Nothing runs in the container before Go.
   const char* stage = "rootfs";
   Result<ExecUser> user = setupFilesystem(spec, stage);
   if (!user) failAndExit(channel, stage, user.error(), 125);
-  Failure f =
-      execProcess(spec, *user, stdio, channel, {.runInit = spec.init, .consoleMount = true});
+  const seccomp::Program filter = compileFilter(spec, channel);
+  if (!waitForGo(channel)) ::_exit(125);
+  if (Status s = setupNetwork(spec); !s) failAndExit(channel, "network", s.error(), 125);
+  Failure f = execProcess(spec, *user, stdio, channel,
+                          {.runInit = spec.init, .consoleMount = true, .seccomp = &filter});
   failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
 }
 
 // The process that will run an exec()'d command: in the container's pid namespace (it was
 // cloned after setns), a child of the caller of exec() (CLONE_PARENT).
-[[noreturn]] void execCommandMain(const Spec& spec, const Stdio& stdio, int channel) {
+[[noreturn]] void execCommandMain(const Spec& spec, const Stdio& stdio, int channel,
+                                  const seccomp::Program& filter) {
   Result<ExecUser> user = resolveUserInRoot(spec.user, spec.additionalGroups);
   if (!user) failAndExit(channel, "user", user.error(), 125);
-  Failure f = execProcess(spec, *user, stdio, channel, {});
+  Failure f = execProcess(spec, *user, stdio, channel, {.seccomp = &filter});
   failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
 }
 
@@ -179,6 +194,7 @@ void runExecJoin(const Spec& spec, const Stdio& stdio, int channel,
   hideFromTheContainer();
   channel = moveAboveStdio(channel);
   try {
+    const seccomp::Program filter = compileFilter(spec, channel);
     if (!waitForGo(channel)) ::_exit(125);
     size_t i = 0;
     for (auto [flag, name] : kJoinOrder) {
@@ -192,7 +208,7 @@ void runExecJoin(const Spec& spec, const Stdio& stdio, int channel,
     // CLONE_PARENT makes a child of exec()'s caller, so the caller can wait for it directly.
     pid_t pid = sys::cloneProcess(CLONE_PARENT, 0);
     if (pid < 0) failAndExit(channel, "join", Error::fromErrno("clone into the container"), 125);
-    if (pid == 0) execCommandMain(spec, stdio, channel);
+    if (pid == 0) execCommandMain(spec, stdio, channel, filter);
     if (Status s = sendMessage(channel, MsgType::Pid, pid); !s) {
       ::kill(pid, SIGKILL);
       failAndExit(channel, "join", s.error(), 125);

@@ -1,6 +1,6 @@
 // start() and exec(): the parent's side. Each one makes a channel, clones or forks, puts the
-// child in the container's cgroup, says Go, and reads the child's report until end of file
-// (exec succeeded) or an error (then kills and reaps what it made).
+// child in the container's cgroup while the child prepares, says Go, and reads the child's
+// report until end of file (exec succeeded) or an error (then kills and reaps what it made).
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -37,6 +37,14 @@ class ChildGuard {
   pid_t pid_;
 };
 
+// The error a failed child reported, else e. Kills the child first so that the channel ends.
+Error childErrorOr(pid_t child, int channel, Error e) {
+  ::kill(child, SIGKILL);
+  auto report = collectReport(channel, false);
+  if (report && report->error) return std::move(*report->error);
+  return e;
+}
+
 Status validate(const Spec& spec, bool forStart) {
   if (spec.args.empty()) return failInvalid("no command specified");
   if (spec.id.empty()) return failInvalid("container id is empty");
@@ -62,9 +70,18 @@ Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio, const Before
   }
   ChildGuard guard(pid);
   channel.child.reset();
-  TRYV_CTX(cgroups::addProcess(spec.id, pid), "put the container process in its cgroup");
-  if (beforeGo) TRYV(beforeGo(pid));
-  TRYV(sendMessage(channel.parent.get(), MsgType::Go));
+  // The child sets up its file system meanwhile; when it failed, its error is the one to report
+  // (the cgroup write then fails only because it is gone). The cgroup is made only now: its
+  // mkdirs wait for the same kernel lock as the move (see prepareToStart).
+  Status ready = cgroups::create(spec.id, spec.resources);
+  if (!ready) {
+    ready = fail(std::move(ready).error().wrap("create the container's cgroup"));
+  } else if (ready = cgroups::addProcess(spec.id, pid); !ready) {
+    ready = fail(std::move(ready).error().wrap("put the container process in its cgroup"));
+  }
+  if (ready && beforeGo) ready = beforeGo(pid);
+  if (ready) ready = sendMessage(channel.parent.get(), MsgType::Go);
+  if (!ready) return fail(childErrorOr(pid, channel.parent.get(), std::move(ready).error()));
   ChildReport report = TRY(collectReport(channel.parent.get(), false));
   if (report.error) return fail(std::move(*report.error));
   if (spec.tty && !report.ptyMaster) return failInvalid("container process sent no pty");
@@ -95,9 +112,10 @@ ExecFailure execFailureOf(const Error& e) {
   }
 }
 
+void prepareToStart() { cgroups::warmUp(); }
+
 Result<Started> start(const Spec& spec, const Stdio& stdio, const BeforeGo& beforeGo) {
   TRYV(validate(spec, true));
-  TRYV_CTX(cgroups::create(spec.id, spec.resources), "create the container's cgroup");
   Result<Started> started = startInCgroup(spec, stdio, beforeGo);
   // The failed child is reaped by now; whatever else is left in the cgroup goes with it.
   if (!started) (void)cgroups::remove(spec.id);
@@ -124,8 +142,10 @@ Result<Started> exec(pid_t containerPid, const Spec& spec, const Stdio& stdio) {
   ChildGuard joinerGuard(joiner);
   channel.child.reset();
   namespaces.clear();
-  TRYV_CTX(cgroups::addProcess(spec.id, joiner), "put the exec process in the container's cgroup");
-  TRYV(sendMessage(channel.parent.get(), MsgType::Go));
+  Status ready = cgroups::addProcess(spec.id, joiner);
+  if (!ready) ready = fail(std::move(ready).error().wrap("put the exec process in the container's cgroup"));
+  if (ready) ready = sendMessage(channel.parent.get(), MsgType::Go);
+  if (!ready) return fail(childErrorOr(joiner, channel.parent.get(), std::move(ready).error()));
   ChildReport report = TRY(collectReport(channel.parent.get(), true));
   // The joiner exits as soon as it has sent the command's pid; reap it now.
   joinerGuard.release();

@@ -164,10 +164,18 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   if (::setsid() < 0) return failed("process", Error::fromErrno("setsid"));
   Status st = spec.tty ? setupPty(channel, user.uid, opts.consoleMount) : setupStdio(stdio);
   if (!st) return failed("stdio", std::move(st).error());
+  seccomp::Program compiled;
+  const seccomp::Program* filter = opts.seccomp;
+  if (spec.seccomp && !filter) {
+    auto c = seccomp::compileDefault();
+    if (!c) return failed("seccomp", std::move(c).error());
+    compiled = std::move(*c);
+    filter = &compiled;
+  }
   // Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN: load it while we have it.
   bool seccompEarly = spec.seccomp && !spec.noNewPrivileges;
   if (seccompEarly) {
-    if (Status s = seccomp::loadDefault(); !s) return failed("seccomp", std::move(s).error());
+    if (Status s = seccomp::load(*filter); !s) return failed("seccomp", std::move(s).error());
   }
   if (Status s = switchUser(user, spec.primaryGroupSupplementary); !s) return failed("user", std::move(s).error());
   if (Status s = caps::apply(spec.capabilities, user.uid != 0); !s) {
@@ -192,7 +200,7 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   closeOtherFds(channel);
   resetSignals();
   if (spec.seccomp && !seccompEarly) {
-    if (Status s = seccomp::loadDefault(); !s) return failed("seccomp", std::move(s).error());
+    if (Status s = seccomp::load(*filter); !s) return failed("seccomp", std::move(s).error());
   }
   if (opts.runInit) {
     if (Status s = becomeInit(channel, spec.tty); !s) return failed("init", std::move(s).error());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/runtime.h"
+#include "runtime/seccomp.h"
 #include "runtime/spec.h"
 #include "runtime/users_internal.h"
 #include "util/error.h"
@@ -21,6 +22,8 @@ struct Failure {
 struct ProcessOptions {
   bool runInit = false;       // start() with spec.init: pid 1 stays behind as the init
   bool consoleMount = false;  // bind the pty slave on /dev/console (start(), not exec())
+  // spec.seccomp's filter, compiled ahead (compiled here when null)
+  const seccomp::Program* seccomp = nullptr;
 };
 
 // setsid; stdio (the given fds or /dev/null, or with spec.tty a pty opened in the container's

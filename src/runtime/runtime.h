@@ -41,6 +41,11 @@ ExecFailure execFailureOf(const Error& e);
 // (NetworkMode::Bridge). An error fails start().
 using BeforeGo = std::function<Status(pid_t pid)>;
 
+// Called first thing by a command that is about to start() or exec(): moving the new process into
+// its cgroup then does not wait for the kernel's RCU grace period (10 ms or so), which this
+// starts in the background.
+void prepareToStart();
+
 // Creates the cgroup, clones the container process into new namespaces, sets it up per spec and
 // execs spec.args. Returns once the exec succeeded (or failed: then the child is reaped and the
 // cgroup removed). The caller reaps the returned pid (waitpid) and calls cleanup() afterwards.

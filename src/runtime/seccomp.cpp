@@ -5,9 +5,13 @@
 // personality values) we deny the complement of what Docker allows.
 #include "runtime/seccomp.h"
 
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,6 +19,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "util/fd.h"
 
 namespace strata::runtime::seccomp {
 namespace {
@@ -146,9 +152,27 @@ Result<Filter> build() {
 
 }  // namespace
 
-Status loadDefault() {
+Result<Program> compileDefault() {
   Filter ctx = TRY(build());
-  TRYV(check(seccomp_load(ctx.get()), "load the default filter"));
+  // libseccomp 2.5 exports only to a file descriptor.
+  UniqueFd mem(::memfd_create("strata-seccomp", MFD_CLOEXEC));
+  if (!mem) return failErrno("seccomp: memfd_create");
+  TRYV(check(seccomp_export_bpf(ctx.get(), mem.get()), "compile the default filter"));
+  struct stat st {};
+  if (::fstat(mem.get(), &st) < 0) return failErrno("seccomp: stat the compiled filter");
+  Program program(static_cast<size_t>(st.st_size) / sizeof(sock_filter));
+  const size_t bytes = program.size() * sizeof(sock_filter);
+  if (::pread(mem.get(), program.data(), bytes, 0) != static_cast<ssize_t>(bytes))
+    return failErrno("seccomp: read the compiled filter");
+  return program;
+}
+
+Status load(const Program& program) {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(program.size());
+  prog.filter = const_cast<sock_filter*>(program.data());
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return failErrno("seccomp: load the default filter");
   return {};
 }
 

@@ -8,12 +8,22 @@
 // devices.
 #pragma once
 
+#include <linux/filter.h>
+
+#include <vector>
+
 #include "util/error.h"
 
 namespace strata::runtime::seccomp {
 
-// Installs the default filter for the calling thread and its future children. Must run after
+// A filter compiled to the kernel's BPF: compiling (libseccomp) takes a millisecond or two, so
+// a container process does it while it waits for its cgroup, and loads it just before exec.
+using Program = std::vector<sock_filter>;
+
+// The default profile, compiled for the native architecture and its 32-bit siblings.
+Result<Program> compileDefault();
+// Installs program for the calling thread and its future children. Must run after
 // no_new_privs is set (or with CAP_SYS_ADMIN) and as late as possible before exec.
-Status loadDefault();
+Status load(const Program& program);
 
 }  // namespace strata::runtime::seccomp

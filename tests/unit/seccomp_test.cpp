@@ -26,6 +26,21 @@
 namespace strata::runtime::seccomp {
 namespace {
 
+// What a container process does: compile (before Go), then load (just before exec).
+Status loadDefault() {
+  Program program = TRY(compileDefault());
+  return load(program);
+}
+
+TEST(Seccomp, CompiledProgramIsBpfTheKernelTakes) {
+  auto program = compileDefault();
+  ASSERT_TRUE(program) << program.error().what();
+  ASSERT_FALSE(program->empty());
+  EXPECT_LE(program->size(), 4096u);  // BPF_MAXINSNS
+  // A BPF program ends in a return.
+  EXPECT_EQ(BPF_CLASS(program->back().code), BPF_RET);
+}
+
 // errno of a libc-style call: 0 when it returned >= 0.
 int err(long rc) { return rc < 0 ? errno : 0; }
 
@@ -210,7 +225,7 @@ TEST(Seccomp, DefaultProfileRefusesWhatDockerRefuses) {
   }
 }
 
-// Without no_new_privs or CAP_SYS_ADMIN the kernel refuses a filter; loadDefault says so
+// Without no_new_privs or CAP_SYS_ADMIN the kernel refuses a filter; load says so
 // instead of setting no_new_privs behind the caller's back.
 TEST(Seccomp, LoadWithoutNoNewPrivsNeedsCapSysAdmin) {
   pid_t pid = ::fork();
