@@ -362,7 +362,7 @@ class Builder {
     // The upper dir's own mode becomes the mode of "/" in the step's file system.
     if (::chmod(upper.path().c_str(), 0755) < 0) return failErrno("chmod `" + upper.path() + "`");
     TRYV(fn(upper.path()));
-    return image::addLayerFromDir(store_, upper.path());
+    return image::addLayerAdoptingDir(store_, upper.path());
   }
 
   Status runInstruction(StageResult& r, const StageArgs& args, const dockerfile::RunInstruction& run, int vertex) {

@@ -75,8 +75,10 @@ Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
   return l;
 }
 
-Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
-                                  const std::function<void()>& then) {
+namespace {
+
+// Writes dir's layer tar into the blob store; returns the layer's descriptor.
+Result<LayerDesc> storeLayerTar(store::Store& s, const std::string& dir, const std::function<void()>& then) {
   // The tar goes to the store's tmp/ and is then moved into the blob store.
   std::string tmpl = s.tmpDir() + "/layer-XXXXXX";
   int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
@@ -96,13 +98,34 @@ Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
     return fail(std::move(st).error());
   }
   TRYV(s.adoptBlob(tmpl, diffId));
-  UniqueFd blob = TRY(s.openBlob(diffId));
-  TRYV(s.addLayer(layer::fdReader(blob.get()), diffId, diffId));
   oci::Descriptor d;
   d.mediaType = std::string(oci::media::kOciLayer);
   d.digest = diffId;
   d.size = static_cast<int64_t>(written->size);
   return LayerDesc{d, diffId};
+}
+
+Status unpackLayerTar(store::Store& s, const LayerDesc& l) {
+  UniqueFd blob = TRY(s.openBlob(l.diffId));
+  TRYV(s.addLayer(layer::fdReader(blob.get()), l.diffId, l.diffId));
+  return {};
+}
+
+}  // namespace
+
+Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
+                                  const std::function<void()>& then) {
+  LayerDesc l = TRY(storeLayerTar(s, dir, then));
+  TRYV(unpackLayerTar(s, l));
+  return l;
+}
+
+Result<LayerDesc> addLayerAdoptingDir(store::Store& s, const std::string& dir) {
+  LayerDesc l = TRY(storeLayerTar(s, dir, {}));
+  auto adopted = TRY(s.adoptLayerTree(dir, l.diffId, static_cast<uint64_t>(l.blob.size)));
+  if (!adopted) TRYV(unpackLayerTar(s, l));
+  TRYV(removeAll(dir));
+  return l;
 }
 
 Result<ImageRecord> addImage(store::Store& s, const oci::ImageConfig& config,

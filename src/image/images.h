@@ -38,6 +38,10 @@ struct LayerDesc {
 // runs after the tree is read and before it is stored (commit thaws the container there).
 Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
                                   const std::function<void()>& then = {});
+// As addLayerFromDir for a build step's upper dir under s.tmpDir() that nothing uses any more:
+// the directory itself becomes the layer's tree (moved, not unpacked again from the tar) when
+// it can, and is gone either way.
+Result<LayerDesc> addLayerAdoptingDir(store::Store& s, const std::string& dir);
 
 // Writes config and manifest blobs for an image whose layer blobs are already in the store, and
 // records it with tags (fully qualified references; a tag moves from any image that had it).

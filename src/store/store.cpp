@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layer/overlay_tree.h"
 #include "layer/tar.h"
 #include "oci/image.h"
 #include "util/fs.h"
@@ -224,6 +225,11 @@ Result<LayerInfo> Store::addLayerImpl(std::unique_ptr<layer::Reader> src,
   info.tarSize = r.uncompressedSize;
   info.size = TRY(treeSize(tree));
   if (hasLayer(info.diffIdHex)) return layerInfo(info.diffIdHex);  // unverified import of a known layer
+  return installLayer(staging, info);
+}
+
+// staging holds diff/; adds meta.json and moves it to layers/<diff_id>.
+Result<LayerInfo> Store::installLayer(TempDir& staging, const LayerInfo& info) {
   Json meta = Json::object();
   meta["blob"] = info.blob.str();
   meta["size"] = info.size;
@@ -237,6 +243,23 @@ Result<LayerInfo> Store::addLayerImpl(std::unique_ptr<layer::Reader> src,
   staging.release();
   TRYV(fsyncDir(layout_.layersDir()));
   return info;
+}
+
+Result<std::optional<LayerInfo>> Store::adoptLayerTree(const std::string& dir, const oci::Digest& diffId,
+                                                       uint64_t tarSize) {
+  if (hasLayer(diffId.hex)) return std::optional<LayerInfo>(TRY(layerInfo(diffId.hex)));
+  if (!TRY(layer::prepareUpperAsLayer(dir))) return std::optional<LayerInfo>();
+  TempDir staging = TRY(TempDir::create(layout_.tmpDir(), "layer-"));
+  const std::string tree = staging.path() + "/diff";
+  if (::rename(dir.c_str(), tree.c_str()) < 0) return failErrno("rename `" + dir + "` to `" + tree + "`");
+  // The tree's files were written without fsync; the tar blob holds the same content durably,
+  // and a layer tree that lost data in a power failure is found by system check.
+  LayerInfo info;
+  info.diffIdHex = diffId.hex;
+  info.blob = diffId;
+  info.tarSize = tarSize;
+  info.size = TRY(treeSize(tree));
+  return std::optional<LayerInfo>(TRY(installLayer(staging, info)));
 }
 
 // ---------------------------------------------------------------- image records

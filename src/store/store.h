@@ -25,6 +25,7 @@
 #include "store/layout.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fs.h"
 #include "util/lock.h"
 
 namespace strata::store {
@@ -98,6 +99,12 @@ class Store {
   // uncompressed tar itself (import, commit): the result carries the computed diff_id, and the
   // layer's blob is recorded as sha256:<diff_id>.
   Result<LayerInfo> addLayerUnverified(std::unique_ptr<layer::Reader> src);
+  // Moves dir (under tmpDir(): a build step's overlay upper dir, whose uncompressed tar of
+  // tarSize bytes is stored as the blob sha256:<diffId>) into the store as that layer's tree,
+  // instead of unpacking the tar again. nullopt, with dir left in place, when dir cannot be
+  // adopted (see layer::prepareUpperAsLayer): the caller unpacks the tar with addLayer.
+  Result<std::optional<LayerInfo>> adoptLayerTree(const std::string& dir, const oci::Digest& diffId,
+                                                  uint64_t tarSize);
 
   // Compressed forms of a layer made for push: the blob digest, when that blob is still stored.
   std::optional<oci::Digest> compressedLayer(const std::string& diffIdHex, layer::Compression c) const;
@@ -128,6 +135,7 @@ class Store {
   Result<LayerInfo> addLayerImpl(std::unique_ptr<layer::Reader> src,
                                  const std::optional<oci::Digest>& diffId,
                                  const std::optional<oci::Digest>& blob);
+  Result<LayerInfo> installLayer(TempDir& staging, const LayerInfo& info);
   Layout layout_;
 };
 

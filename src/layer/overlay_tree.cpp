@@ -1,0 +1,84 @@
+#include "layer/overlay_tree.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <string_view>
+#include <vector>
+
+#include "layer/in_root.h"
+#include "util/fd.h"
+
+namespace strata::layer {
+namespace {
+
+constexpr std::string_view kOverlayPrefix = "trusted.overlay.";
+constexpr std::string_view kOpaque = "trusted.overlay.opaque";
+
+Result<std::vector<std::string>> xattrNames(const std::string& path, const std::string& display) {
+  std::string list;
+  for (;;) {
+    ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+    if (len < 0) {
+      if (errno == ENOTSUP) return std::vector<std::string>{};
+      return failErrno("list xattrs of `" + display + "`");
+    }
+    list.resize(static_cast<size_t>(len));
+    len = ::llistxattr(path.c_str(), list.data(), list.size());
+    if (len >= 0) {
+      list.resize(static_cast<size_t>(len));
+      break;
+    }
+    if (errno != ERANGE) return failErrno("list xattrs of `" + display + "`");
+  }
+  std::vector<std::string> names;
+  for (size_t pos = 0; pos < list.size();) {
+    size_t end = list.find('\0', pos);
+    if (end == std::string::npos) end = list.size();
+    if (end > pos) names.emplace_back(list, pos, end - pos);
+    pos = end + 1;
+  }
+  return names;
+}
+
+// false: the entry needs its overlay (metacopy, redirect).
+Result<bool> cleanEntry(const std::string& path, const std::string& display) {
+  for (const std::string& name : TRY(xattrNames(path, display))) {
+    if (!name.starts_with(kOverlayPrefix) || name == kOpaque) continue;
+    if (name == "trusted.overlay.metacopy" || name == "trusted.overlay.redirect") return false;
+    if (::lremovexattr(path.c_str(), name.c_str()) < 0 && errno != ENODATA)
+      return failErrno("remove xattr " + name + " of `" + display + "`");
+  }
+  return true;
+}
+
+Result<bool> cleanDir(int dirfd, const std::string& display) {
+  for (const std::string& name : TRY(detail::listDir(dirfd, display))) {
+    const std::string rel = display == "." ? name : display + "/" + name;
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return failErrno("stat `" + rel + "`");
+    if (S_ISSOCK(st.st_mode)) {
+      if (::unlinkat(dirfd, name.c_str(), 0) < 0) return failErrno("remove socket `" + rel + "`");
+      continue;
+    }
+    if (!TRY(cleanEntry(detail::procPathAt(dirfd, name), rel))) return false;
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) return failErrno("open `" + rel + "`");
+    if (!TRY(cleanDir(sub.get(), rel))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> prepareUpperAsLayer(const std::string& root) {
+  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return failErrno("open `" + root + "`");
+  if (!TRY(cleanEntry(root, root))) return false;
+  return cleanDir(fd.get(), ".");
+}
+
+}  // namespace strata::layer
