@@ -117,7 +117,7 @@ class Writer {
         UniqueFd in = TRY(openBelow(sourceRoot_, e.path, O_RDONLY | O_NOFOLLOW, inRoot_));
         UniqueFd out = TRY(openFile(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         TRYV_CTX(copyData(in.get(), out.get()), "copy `" + e.path + "`");
-        break;
+        return finishFile(out.get(), target, perm, uid, gid, e.st.st_mtim);
       }
       case S_IFLNK:
         if (::symlink(e.linkTarget.c_str(), target.c_str()) < 0) return failErrno("create `" + target + "`");
@@ -142,8 +142,8 @@ class Writer {
     if (::lseek(in, 0, SEEK_SET) < 0) return failErrno("rewind the download of `" + e.path + "`");
     UniqueFd out = TRY(openFile(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     TRYV_CTX(copyData(in, out.get()), "copy `" + e.path + "`");
-    return finish(target, chmod_ ? *chmod_ : (e.st.st_mode & 07777), owner_ ? owner_->uid : 0,
-                  owner_ ? owner_->gid : 0, e);
+    return finishFile(out.get(), target, chmod_ ? *chmod_ : (e.st.st_mode & 07777),
+                      owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0, e.st.st_mtim);
   }
 
   // Directory times last: writing into a directory changes its mtime.
@@ -175,6 +175,17 @@ class Writer {
         off += w;
       }
     }
+  }
+
+  // finish for a regular file still open as fd: through the fd, so that no path is looked up
+  // again (each lookup crosses the overlay). Owner before mode: chown clears setuid bits.
+  static Status finishFile(int fd, const std::string& target, mode_t perm, uid_t uid, gid_t gid,
+                           const timespec& mtime) {
+    if (::fchown(fd, uid, gid) < 0) return failErrno("chown `" + target + "`");
+    if (::fchmod(fd, perm) < 0) return failErrno("chmod `" + target + "`");
+    timespec times[2] = {mtime, mtime};
+    if (::futimens(fd, times) < 0) return failErrno("set times of `" + target + "`");
+    return {};
   }
 
   Status finish(const std::string& target, mode_t perm, uid_t uid, gid_t gid, const ContextEntry& e) {
