@@ -24,6 +24,8 @@ export STRATA_ROOT=$work/store
 dockerd_pid=""
 token=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
 cleanup() {
+  docker ps -aq --filter "label=strata-bench=$token" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker images -q "strata-bench-$token-many" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker rmi -f "strata-bench-$token-base:1" "strata-bench-$token-app:1" "strata-bench-$token-big:1" >/dev/null 2>&1 || true
   [ -z "$dockerd_pid" ] || { kill "$dockerd_pid"; wait "$dockerd_pid" 2>/dev/null || true; }
   rm -rf "$work"
@@ -112,6 +114,37 @@ measure "cached rebuild, 9 steps, 200 files" \
 measure "cold build --no-cache, same" \
   "$strata_bin" build -q --network host --no-cache --build-arg BASE=base:1 -t app:1 "$ctx" -- \
   env DOCKER_BUILDKIT=1 "$build_cli" build -q --no-cache --network host --build-arg BASE="$base" -t "strata-bench-$token-app:1" "$ctx"
+
+# A cold build copying a 512 MiB context of 1 MiB files (issue 9: ratio <= 0.5, strata's peak
+# memory <= 64 MiB, measured once with GNU time over strata and the children it waits for).
+bigctx=$work/bigctx
+mkdir -p "$bigctx/data"
+for i in $(seq 1 512); do head -c 1048576 /dev/urandom >"$bigctx/data/f$i"; done
+printf 'ARG BASE\nFROM $BASE\nCOPY . /data\n' >"$bigctx/Dockerfile"
+measure "cold build, COPY of 512 MiB context" \
+  "$strata_bin" build -q --no-cache --network host --build-arg BASE=base:1 -t bigctx:1 "$bigctx" -- \
+  env DOCKER_BUILDKIT=1 "$build_cli" build -q --no-cache --network host --build-arg BASE="$base" -t "strata-bench-$token-bigctx:1" "$bigctx"
+peak_kib=$(/usr/bin/time -f %M "$strata_bin" build -q --no-cache --network host --build-arg BASE=base:1 \
+  -t bigctx:1 "$bigctx" 2>&1 >/dev/null | tail -n 1)
+docker rmi -f "strata-bench-$token-bigctx:1" >/dev/null 2>&1 || true
+rm -rf "$bigctx"
+
+# Listing and inspecting with 200 images and 200 containers in the store (issue 9: <= 20 ms each).
+# The images are distinct (one small file each), the containers created and never started.
+many=$work/many
+mkdir -p "$many"
+for i in $(seq 1 200); do
+  echo "$i" >"$many/n"
+  tar -C "$many" --owner=0 --group=0 --numeric-owner -cf "$many/i.tar" n
+  "$strata_bin" import "$many/i.tar" "many:$i" >/dev/null
+  docker import "$many/i.tar" "strata-bench-$token-many:$i" >/dev/null
+  "$strata_bin" create --network none --name "many$i" base:1 true >/dev/null
+  docker create --network none --label "strata-bench=$token" "$base" true >/dev/null
+done
+measure "images, 200 images" "$strata_bin" images -- docker images
+measure "ps -a, 200 containers" "$strata_bin" ps -a -- docker ps -a
+measure "image inspect, 200 images" "$strata_bin" image inspect many:100 -- \
+  docker image inspect "strata-bench-$token-many:100"
 
 # Push then pull of a 500 MiB, 5-layer image through Debian's docker-registry: each round pushes
 # to a registry started empty (outside the timing) and pulls back after removing the image.
@@ -203,3 +236,4 @@ for line in sorted(open(sys.argv[2])):
     print(f"{name:40} {statistics.median(s):11.1f} {f'({min(s):.1f}-{max(s):.1f})':>17} "
           f"{statistics.median(d):11.1f} {f'({min(d):.1f}-{max(d):.1f})':>17} {ratio:7.3f}")
 PY
+echo "strata's peak memory building the 512 MiB context: $((peak_kib / 1024)) MiB"

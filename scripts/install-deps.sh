@@ -5,7 +5,7 @@ set -euo pipefail
 build_pkgs=(cmake g++ make pkg-config libarchive-dev nlohmann-json3-dev libzstd-dev libfmt-dev
   libssl-dev zlib1g-dev libgtest-dev libseccomp-dev libcurl4-openssl-dev libcrypt-dev)
 # nftables (or iptables) is what strata's bridge networks run at runtime; iproute2 the tests' `ip`.
-peer_pkgs=(python3 docker.io docker-registry skopeo umoci busybox-static debootstrap jq tar gzip apache2-utils curl
+peer_pkgs=(python3 docker.io docker-registry skopeo umoci busybox-static debootstrap jq tar gzip apache2-utils curl time
   nftables iptables iproute2)
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${peer_pkgs[@]}")
