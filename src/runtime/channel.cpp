@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "runtime/channel_internal.h"
 
@@ -64,9 +65,12 @@ Result<std::optional<Message>> receiveMessage(int fd, UniqueFd* passed) {
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
+  // A child that exits without reading Go (it failed while preparing) leaves ECONNRESET here,
+  // reported once and before the messages it sent: read on for them.
+  bool reset = false;
   do {
     n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+  } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !std::exchange(reset, true))));
   if (n < 0) return failErrno("read from the container process channel");
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
