@@ -31,9 +31,11 @@ demo: deps build
 	@bash scripts/demo.sh
 
 # Longer and heavier than make test: the registry server under 16 parallel pulls of a 300 MB
-# layer (E2E_STRESS=1), and two million mutated inputs for every fuzz target.
+# layer, 120 kill -9 rounds on one store (E2E_STRESS=1), and two million mutated inputs for
+# every fuzz target.
 stress: deps build
 	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh registry_server
+	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh crash
 	@for f in $(BUILD_DIR)/*_fuzz; do echo "== $$f"; $$f -runs=2000000 tests/fuzz/corpus/$$(basename $$f _fuzz) || exit 1; done
 
 bench: deps build

@@ -657,6 +657,7 @@ class Builder {
 Result<store::ImageRecord> build(store::Store& s, const BuildOptions& opt, Progress& progress, bool& stepFailed) {
   stepFailed = false;
   // The context: a directory, a tar stream unpacked into the store's tmp/, or none at all.
+  FileLock tmpGuard = TRY(s.ingestGuard());
   TempDir unpacked;
   std::string contextDir = opt.context;
   if (!opt.contextTar.empty()) {
@@ -698,7 +699,7 @@ Result<store::ImageRecord> build(store::Store& s, const BuildOptions& opt, Progr
   (void)context.useStatCache(s.layout().buildStatCache());
   progress.done(v);
 
-  return store::ingest(s, [&]() -> Result<store::ImageRecord> {
+  return store::ingest(s, std::move(tmpGuard), [&]() -> Result<store::ImageRecord> {
     Builder builder(s, opt, progress, file, p, context, parseOptions.fileName);
     auto result = builder.run();
     stepFailed = builder.stepFailed;

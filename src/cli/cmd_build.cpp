@@ -90,10 +90,15 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   // stdin is kept in the store's tmp/ while the build reads it: a context tar, or a Dockerfile.
+  // The ingest guard keeps garbage collection away from it.
+  FileLock tmpGuard;
   TempDir stdinCopy;
   if (p.args[0] == "-" || file == "-") {
     if (p.args[0] == "-" && file == "-")
       return reportError("build: the context and the Dockerfile cannot both be read from stdin");
+    auto guard = s->ingestGuard();
+    if (!guard) return reportError(guard.error());
+    tmpGuard = std::move(*guard);
     auto copied = TempDir::create(s->tmpDir(), "stdin-");
     if (!copied) return reportError(copied.error());
     stdinCopy = std::move(*copied);
@@ -120,6 +125,11 @@ int cmdBuild(const Globals& g, const std::vector<std::string>& argv) {
   auto record = build::build(*s, opt, progress, stepFailed);
   if (!record) {
     reportError(record.error());
+    if (tmpGuard.held()) {  // the build's own clean-up was skipped while the guard was held
+      stdinCopy = TempDir();
+      tmpGuard.release();
+      (void)s->collectGarbage();
+    }
     return stepFailed ? 1 : 125;
   }
   if (!iidFile.empty()) {
@@ -138,6 +148,9 @@ int cmdBuilderPrune(const Globals& g, const std::vector<std::string>& argv) {
   if (p.done) return p.status;
   int status = 0;
   if (!checkArgs("builder prune", p.args, 0, 0, status)) return status;
+  if (!force && !confirm(all ? "WARNING! This will remove all build cache."
+                             : "WARNING! This will remove all dangling build cache."))
+    return 0;
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   build::BuildCache cache(*s);

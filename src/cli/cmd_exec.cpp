@@ -193,6 +193,8 @@ int cmdExport(const Globals& g, const std::vector<std::string>& argv) {
   if (!rec) return reportError(rec.error());
   auto lowers = container::layerDirs(cs, *rec, /*withInit=*/true);
   if (!lowers) return reportError(lowers.error());
+  auto tmpGuard = s->ingestGuard();  // export mounts the layers under tmp/
+  if (!tmpGuard) return reportError(tmpGuard.error());
   Status st = writeOutput(output, [&](int fd) {
     return container::exportRootfs(*lowers, cs.paths(rec->id).upper(), fd, s->tmpDir());
   });

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
 
 #include "cli/common.h"
 #include "image/images.h"
 #include "image/views.h"
+#include "system/prune.h"
 #include "util/format.h"
 #include "util/template.h"
 
@@ -122,41 +122,14 @@ int cmdImagePrune(const Globals& g, const std::vector<std::string>& argv) {
   int status = 0;
   if (!checkArgs("image prune", p.args, 0, 0, status)) return status;
   if (!filters.empty()) return reportError("image prune: --filter is not supported yet");
-  if (!force) {
-    std::printf("WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
-                all ? "images without at least one container associated to them"
-                    : "dangling images");
-    std::fflush(stdout);
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "Y") {
-      std::printf("\n");
-      return 0;
-    }
-  }
+  if (!force && !confirm(std::string("WARNING! This will remove all ") +
+                         (all ? "images without at least one container associated to them" : "dangling images") + "."))
+    return 0;
   auto s = openStore(g);
   if (!s) return reportError(s.error());
-  auto recs = s->images();
-  if (!recs) return reportError(recs.error());
-  auto used = image::imagesInUse(*s);
-  if (!used) return reportError(used.error());
-  std::vector<std::string> ids;
-  for (const auto& r : *recs) {
-    if (std::find(used->begin(), used->end(), r.id) != used->end()) continue;
-    if (all || r.tags.empty()) ids.push_back(r.id.str());
-  }
-  image::RemoveOptions opt;
-  opt.force = true;
-  auto res = image::remove(*s, ids, opt);
+  auto res = system::pruneImages(*s, all);
   if (!res) return reportError(res.error());
-  if (!res->lines.empty()) {
-    std::printf("Deleted Images:\n");
-    for (auto l : res->lines) {
-      if (!l.empty()) l[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(l[0])));
-      std::printf("%s\n", l.c_str());
-    }
-    std::printf("\n");
-  }
+  printDeletedImages(res->lines);
   std::printf("Total reclaimed space: %s\n",
               humanSizeWithPrecision(static_cast<double>(res->reclaimed), 4).c_str());
   for (const auto& e : res->errors) reportError(e);

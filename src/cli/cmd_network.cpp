@@ -6,6 +6,7 @@
 #include "container/networking.h"
 #include "network/networks.h"
 #include "network/ports.h"
+#include "system/prune.h"
 
 namespace strata::cli {
 
@@ -109,23 +110,15 @@ int cmdNetworkPrune(const Globals& g, const std::vector<std::string>& argv) {
   if (p.done) return p.status;
   int status = 0;
   if (!checkArgs("network prune", p.args, 0, 0, status)) return status;
+  if (!force && !confirm("WARNING! This will remove all custom networks not used by at least one container."))
+    return 0;
   auto s = openStore(g);
   if (!s) return reportError(s.error());
   container::Containers cs(*s);
-  network::Networks nets(*s);
-  auto all = nets.list();
-  if (!all) return reportError(all.error());
-  std::string removed;
-  for (const auto& n : *all) {
-    if (n.predefined) continue;
-    auto attached = container::containersOn(cs, n);
-    if (!attached || !attached->empty()) continue;
-    if (auto st = nets.remove(n); !st) return reportError(st.error());
-    removed += n.name + "\n";
-  }
-  // Leftovers of killed containers and builds go too.
-  if (auto st = network::sweep(); !st) return reportError(st.error());
-  if (!removed.empty()) std::printf("Deleted Networks:\n%s", removed.c_str());
+  auto removed = system::pruneNetworks(cs);
+  if (!removed) return reportError(removed.error());
+  if (!removed->empty()) std::printf("Deleted Networks:\n");
+  for (const auto& n : *removed) std::printf("%s\n", n.c_str());
   return 0;
 }
 

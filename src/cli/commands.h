@@ -68,6 +68,9 @@ int cmdExport(const Globals&, const std::vector<std::string>&);
 int cmdTop(const Globals&, const std::vector<std::string>&);
 int cmdCp(const Globals&, const std::vector<std::string>&);
 int cmdSystemDf(const Globals&, const std::vector<std::string>&);
+int cmdSystemCheck(const Globals&, const std::vector<std::string>&);
+int cmdSystemPrune(const Globals&, const std::vector<std::string>&);
+int cmdContainerPrune(const Globals&, const std::vector<std::string>&);
 int cmdVersion(const Globals&, const std::vector<std::string>&);
 
 // Parses global flags, finds the command and runs it; returns the exit status.

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -92,6 +94,26 @@ bool checkArgs(const std::string& command, const std::vector<std::string>& args,
   status = reportError(fmt::format("\"strata {}\" requires {} (see 'strata {} --help')", command,
                                    want, command));
   return false;
+}
+
+bool confirm(const std::string& warning) {
+  std::printf("%s\nAre you sure you want to continue? [y/N] ", warning.c_str());
+  std::fflush(stdout);
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer == "y" || answer == "Y") return true;
+  std::printf("\n");
+  return false;
+}
+
+void printDeletedImages(const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  std::printf("Deleted Images:\n");
+  for (auto l : lines) {
+    if (!l.empty()) l[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(l[0])));
+    std::printf("%s\n", l.c_str());
+  }
+  std::printf("\n");
 }
 
 }  // namespace strata::cli

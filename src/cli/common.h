@@ -28,7 +28,6 @@ Parsed parseFlags(const FlagSet& flags, const std::vector<std::string>& argv,
                   const std::string& synopsis, const std::string& description,
                   bool interspersed = true);
 
-// Checks the positional argument count; prints Docker's message and returns false when wrong.
 // Writes through write() to output: stdout when output is empty (a terminal is refused, as
 // Docker does), otherwise a temporary file beside output, fsynced and renamed into place, so a
 // failure leaves no partial file behind.
@@ -54,7 +53,15 @@ Result<std::optional<Template>> inspectTemplate(const std::string& format);
 int printInspected(const std::vector<std::string>& args, const std::optional<Template>& tmpl,
                    const std::function<Result<oci::Json>(const std::string&)>& lookUp);
 
+// Checks the positional argument count; prints Docker's message and returns false when wrong.
 bool checkArgs(const std::string& command, const std::vector<std::string>& args, size_t min,
                size_t max, int& status);
+
+// A prune's question: prints warning and "Are you sure you want to continue? [y/N] ", and
+// reads the answer from stdin; true for y or Y.
+bool confirm(const std::string& warning);
+// "Deleted Images:" and rmi's lines in lower case, as the prune commands print them; nothing
+// when lines is empty.
+void printDeletedImages(const std::vector<std::string>& lines);
 
 }  // namespace strata::cli

@@ -24,7 +24,7 @@ Paths Containers::paths(const std::string& id) const {
 }
 
 Result<FileLock> Containers::lock() const {
-  return FileLock::acquire(store_.layout().locksDir() + "/containers", FileLock::Mode::Exclusive);
+  return FileLock::acquire(store_.layout().containersLock(), FileLock::Mode::Exclusive);
 }
 
 Status Containers::add(const Record& r) {
@@ -36,6 +36,10 @@ Status Containers::add(const Record& r) {
                          "\". You have to remove (or rename) that container to be able to reuse "
                          "that name.");
   }
+  // rmi decides under this lock which images are in use: the image must still be there.
+  const auto images = TRY(store_.images());
+  if (std::none_of(images.begin(), images.end(), [&](const store::ImageRecord& i) { return i.id == r.image; }))
+    return failInvalid("No such image: " + r.image.str() + " (removed while the container was created)");
   Paths p = paths(r.id);
   TRYV(writeFileReplace(p.state(), stateToJson(State{}).dump()));
   return writeFileAtomic(p.record(), recordToJson(r).dump(1));
@@ -112,7 +116,9 @@ Status Containers::rename(const std::string& id, const std::string& newName) {
 
 Status Containers::remove(const std::string& id) {
   Paths p = paths(id);
-  // Rename first so no reader sees a half-removed container under its real name.
+  // Rename first so no reader sees a half-removed container under its real name. The ingest
+  // guard keeps garbage collection from removing the same directory under us.
+  FileLock tmpGuard = TRY(store_.ingestGuard());
   std::string doomed = store_.tmpDir() + "/rm-" + id;
   if (::rename(p.dir.c_str(), doomed.c_str()) < 0) {
     if (errno == ENOENT) return {};

@@ -119,6 +119,7 @@ Result<ContainerFs> containerFs(const Containers& cs, const Record& r,
   c.layers = spec.rootfs;
   c.mounts = spec.mounts;
   c.tmpDir = cs.store().tmpDir();
+  c.tmpGuard = TRY(cs.store().ingestGuard());
   return c;
 }
 

@@ -48,6 +48,7 @@ struct ContainerFs {
   runtime::Overlay layers;
   std::vector<runtime::Mount> mounts;
   std::string tmpDir;
+  FileLock tmpGuard;  // the store's ingest guard: garbage collection leaves tmpDir alone
 };
 
 // The ContainerFs of r: its pid while it runs, else its layers (specFor) and the store's tmp.

@@ -318,6 +318,7 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   r.name = opt.name.empty() ? randomName() : opt.name;
 
   // Prepare the directory under tmp/, then move it into place: a failed create leaves nothing.
+  FileLock tmpGuard = TRY(s.ingestGuard());
   TempDir staging = TRY(TempDir::create(s.tmpDir(), "ctr-"));
   Paths p{staging.path()};
   for (const auto& d : {p.upper(), p.work(), p.rootfs()}) TRYV(mkdirAll(d, 0755));

@@ -239,6 +239,8 @@ Result<RemoveResult> remove(store::Store& s, const std::vector<std::string>& arg
   RemoveResult result;
   std::vector<std::string>& lines = result.lines;
   std::vector<std::string>& errors = result.errors;
+  // Containers are added under this lock after checking that their image exists.
+  FileLock containersGuard = TRY(FileLock::acquire(s.layout().containersLock(), FileLock::Mode::Exclusive));
   std::vector<oci::Digest> inUse = TRY(imagesInUse(s));
   auto used = [&](const oci::Digest& d) {
     return std::find(inUse.begin(), inUse.end(), d) != inUse.end();

@@ -16,7 +16,7 @@
 //   <root>/distribution/<hex>        repositories ("registry/path") known to hold that blob,
 //                                    one per line (cross-repository mounts on push)
 //   <root>/tmp/                      partial writes; anything here is garbage after a crash
-//   <root>/locks/{index,gc}          flock files
+//   <root>/locks/{index,gc,containers}  flock files
 #pragma once
 
 #include <string>
@@ -62,6 +62,9 @@ class Layout {
   std::string locksDir() const { return root_ + "/locks"; }
   std::string indexLock() const { return locksDir() + "/index"; }
   std::string gcLock() const { return locksDir() + "/gc"; }
+  // Held while container records are added or removed, and while rmi decides which images
+  // containers use.
+  std::string containersLock() const { return locksDir() + "/containers"; }
 
  private:
   std::string root_;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -353,11 +352,8 @@ Status Store::buildCacheRoots(std::set<std::string>& blobs, std::set<std::string
 }
 
 Result<uint64_t> Store::collectGarbage() {
-  UniqueFd lockFd = TRY(openFile(layout_.gcLock(), O_RDWR | O_CREAT, 0600));
-  if (::flock(lockFd.get(), LOCK_EX | LOCK_NB) < 0) {
-    if (errno == EWOULDBLOCK) return uint64_t(0);  // someone is adding content; collect later
-    return failErrno("lock `" + layout_.gcLock() + "`");
-  }
+  auto lock = TRY(FileLock::tryAcquire(layout_.gcLock(), FileLock::Mode::Exclusive));
+  if (!lock) return uint64_t(0);  // someone is adding content; collect later
   std::set<std::string> blobs, layers;
   for (const auto& r : TRY(images())) {
     for (const auto& d : TRY(referencedBlobs(*this, r))) blobs.insert(d.hex);

@@ -5,9 +5,9 @@
 // under an exclusive lock, so readers never lock and never see a half-written file.
 //
 // Concurrency: any process adding content holds the shared gc lock (ingestGuard()) from the first
-// blob it writes until its image record is saved; garbage collection takes the gc lock
-// exclusively and without waiting, so it never removes a blob that another process is about to
-// reference. Two processes writing the same blob or layer race harmlessly: the first rename wins
+// blob it writes until its image record is saved, and so does any process with files under tmp/;
+// garbage collection takes the gc lock exclusively and without waiting, so it never removes a
+// blob that another process is about to reference, nor another process's temporary files. Two processes writing the same blob or layer race harmlessly: the first rename wins
 // and the loser discards its copy.
 #pragma once
 
@@ -143,16 +143,21 @@ class Store {
 // dropped and garbage is collected, so blobs and layers the failed operation added (referenced
 // by no image) go again and the store is left as it was. Collection is skipped while another
 // process is adding content; the leftovers then go with the next collection.
+// The guard may be one the caller already holds (it used tmp/ before adding content).
+template <typename F>
+auto ingest(Store& s, FileLock guard, F&& body) -> decltype(body()) {
+  auto result = body();
+  if (!result) {
+    guard.release();
+    (void)s.collectGarbage();
+  }
+  return result;
+}
 template <typename F>
 auto ingest(Store& s, F&& body) -> decltype(body()) {
   auto guard = s.ingestGuard();
   if (!guard) return std::unexpected(std::move(guard).error());
-  auto result = body();
-  if (!result) {
-    guard->release();
-    (void)s.collectGarbage();
-  }
-  return result;
+  return ingest(s, std::move(*guard), std::forward<F>(body));
 }
 
 // Blobs an image needs: its manifest, config and layer blobs (read from the manifest).
