@@ -69,7 +69,7 @@ Result<oci::Digest> BlobWriter::commit(const std::optional<oci::Digest>& expecte
 Result<Store> Store::open(const std::string& root) {
   if (root.empty()) return failInvalid("store root is empty");
   Layout l(root);
-  for (const auto& d : {l.blobsDir(), l.layersDir(), l.containersDir(), l.tmpDir(), l.locksDir()})
+  for (const auto& d : {l.blobsDir(), l.layersDir(), l.containersDir(), l.tmpDir(), l.locksDir(), l.builderDir()})
     TRYV_CTX(mkdirAll(d, 0700), "open store `" + root + "`");
   return Store(std::move(l));
 }
