@@ -119,21 +119,9 @@ Result<std::vector<std::string>> userEnv(const std::vector<std::string>& env,
 
 Result<int64_t> parseMemory(const std::string& text) {
   if (text.empty()) return failInvalid("invalid argument \"\" for \"-m\" flag");
-  size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
-    ++digits;
-  std::string unit = text.substr(digits);
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
-  double mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k") mult = 1024.0;
-  else if (unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
-  else return failInvalid("invalid argument \"" + text + "\" for \"-m\" flag: invalid size");
-  if (digits == 0) return failInvalid("invalid argument \"" + text + "\" for \"-m\" flag: invalid size");
-  double v = std::strtod(text.substr(0, digits).c_str(), nullptr) * mult;
+  auto parsed = parseRamSize(text);
+  if (!parsed) return failInvalid("invalid argument \"" + text + "\" for \"-m\" flag: invalid size");
+  double v = *parsed;
   if (v < 6 * 1024 * 1024) return failInvalid("Minimum memory limit allowed is 6MB");
   return static_cast<int64_t>(v);
 }

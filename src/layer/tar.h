@@ -26,10 +26,16 @@ namespace strata::layer {
 
 enum class WhiteoutMode { Overlay, Apply };
 
+// The most uncompressed bytes one layer, context or ADDed archive may hold (a decompression bomb
+// guard): $STRATA_MAX_LAYER_SIZE ("500m", "20g", plain bytes), 1 TiB when unset. The error
+// names the variable when its value is not a size.
+Result<uint64_t> configuredMaxBytes();
+
 struct ExtractOptions {
   WhiteoutMode whiteouts = WhiteoutMode::Overlay;
-  // Refuse to extract more than this many uncompressed bytes (a decompression bomb guard).
-  uint64_t maxBytes = uint64_t(1) << 40;
+  // Refuse to extract more than this many uncompressed bytes (configuredMaxBytes(), or 1 TiB
+  // when the variable is invalid: the CLI refuses to start then).
+  uint64_t maxBytes = configuredMaxBytes().value_or(uint64_t(1) << 40);
   // When false (not root), ownership and device nodes are skipped instead of failing.
   bool restoreOwnership = true;
 };

@@ -5,12 +5,14 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "layer/extractor.h"
 #include "layer/tar.h"
+#include "util/format.h"
 #include "util/fs.h"
 
 namespace strata::layer {
@@ -18,6 +20,7 @@ namespace strata::layer {
 namespace {
 
 constexpr size_t kChunk = size_t(1) << 20;
+constexpr uint64_t kDefaultMaxBytes = uint64_t(1) << 40;
 
 // Feeds libarchive from the hashing reader, enforcing the size limit. An error of ours (I/O,
 // corrupt compression, size limit) is kept here because libarchive only passes on its text.
@@ -31,7 +34,7 @@ struct Feed {
     size_t n = TRY(reader->read(dst, size));
     if (reader->count() > maxBytes)
       return failInvalid("layer exceeds the size limit of " + std::to_string(maxBytes) +
-                         " uncompressed bytes");
+                         " uncompressed bytes (STRATA_MAX_LAYER_SIZE)");
     return n;
   }
 
@@ -69,6 +72,14 @@ Error archiveError(archive* a, const Feed& feed, const std::string& what) {
 }
 
 }  // namespace
+
+Result<uint64_t> configuredMaxBytes() {
+  const char* env = std::getenv("STRATA_MAX_LAYER_SIZE");
+  if (env == nullptr || *env == '\0') return kDefaultMaxBytes;
+  auto v = parseRamSize(env);
+  if (!v || *v < 1) return failInvalid("STRATA_MAX_LAYER_SIZE: invalid size \"" + std::string(env) + "\"");
+  return static_cast<uint64_t>(*v);
+}
 
 Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::string& root,
                                    const ExtractOptions& options) {

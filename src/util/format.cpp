@@ -1,6 +1,8 @@
 #include "util/format.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -22,6 +24,24 @@ std::string humanSizeWithPrecision(double bytes, int precision) {
 }
 
 std::string humanSize(double bytes) { return humanSizeWithPrecision(bytes, 3); }
+
+std::optional<double> parseRamSize(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  if (digits == 0) return std::nullopt;
+  std::string unit(text.substr(digits));
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
+  double mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k") mult = 1024.0;
+  else if (unit == "m") mult = 1024.0 * 1024;
+  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
+  else return std::nullopt;
+  return std::strtod(std::string(text.substr(0, digits)).c_str(), nullptr) * mult;
+}
 
 std::string humanDuration(int64_t seconds) {
   auto n = [](int64_t v, const char* unit) { return std::to_string(v) + " " + unit; };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@ namespace strata {
 std::string humanSizeWithPrecision(double bytes, int precision);
 // The SIZE columns of `images`, `history` and `ps -s`: precision 3 ("12.3MB", "123MB").
 std::string humanSize(double bytes);
+// Docker's RAMInBytes: a number (decimals allowed) with an optional binary unit b, k, m, g, t
+// (case-insensitive, an optional trailing "b": "512k", "1.5GB", "100"). nullopt when invalid.
+std::optional<double> parseRamSize(std::string_view text);
 
 // go-units HumanDuration of a whole number of seconds: "Less than a second", "1 second",
 // "About a minute", "3 hours", "2 weeks", ... Docker appends " ago" in CREATED columns.

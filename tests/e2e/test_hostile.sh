@@ -3,7 +3,7 @@
 # outside the layer: `../` paths, absolute paths, a symlink to a directory outside followed by a
 # write through it, a symlink to a file outside overwritten by a regular entry, hardlinks to a
 # file outside (absolute, relative, via a symlink); and docker-archives whose own members or
-# manifest paths point outside the archive.
+# manifest paths point outside the archive. And a gzip bomb against the size limit.
 #
 # Each command must either fail (status 125, one line on stderr naming the entry, store unchanged)
 # or succeed with the entry confined inside the layer. Either way nothing may appear at the
@@ -152,6 +152,18 @@ for a in mlayer-rel mlayer-abs mconfig; do
   [ -z "$(find "$STRATA_ROOT" -name "from-host-$T")" ] || fail "$a: a host file was read into the store"
 done
 check_no_escape manifest "manifest paths"
+
+note "a gzip bomb stops at the size limit (STRATA_MAX_LAYER_SIZE), as import and as load"
+mkdir -p "$E2E_TMP/bomb"
+head -c 60000000 /dev/zero >"$E2E_TMP/bomb/zeros"
+tar -C "$E2E_TMP/bomb" -cf - zeros | gzip -1 >"$E2E_TMP/bomb.tar.gz"
+[ "$(stat -c %s "$E2E_TMP/bomb.tar.gz")" -lt 1000000 ] || fail "the bomb did not compress"
+STRATA_MAX_LAYER_SIZE=10m expect_error --names "size limit of 10485760" strata import "$E2E_TMP/bomb.tar.gz" bomb:1
+STRATA_MAX_LAYER_SIZE=nonsense expect_error --names "STRATA_MAX_LAYER_SIZE" strata images
+ok strata import "$E2E_TMP/bomb.tar.gz" bomb:1 # the default limit (1 TiB) lets it through
+ok strata save -o "$E2E_TMP/bomb-archive.tar" bomb:1
+ok strata rmi bomb:1
+STRATA_MAX_LAYER_SIZE=10m expect_error --names "size limit" strata load -i "$E2E_TMP/bomb-archive.tar"
 
 note "the store still works"
 ok strata image inspect base:1

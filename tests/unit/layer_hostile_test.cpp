@@ -6,6 +6,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "layer/in_root.h"
 #include "layer/tar.h"
 #include "layer_test_util.h"
@@ -299,6 +303,105 @@ TEST_F(HostileTest, ApplyWhiteouts) {
   r = extract(TarBuilder().file(".wh..wh..opq", "").file("only", "o").finish(), apply);
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(names(""), std::vector<std::string>{"only"});
+}
+
+// A ustar header for a device node (type '3' char, '4' block) with its numbers; no data.
+std::string deviceEntry(const std::string& name, char type, unsigned major, unsigned minor,
+                        unsigned mode = 0600) {
+  std::string h = ustarEntry(name, type, "", "", mode);
+  auto octal = [&](size_t off, unsigned v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%07o", v);
+    std::memcpy(h.data() + off, buf, 7);
+  };
+  octal(329, major);
+  octal(337, minor);
+  std::memset(h.data() + 148, ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : h.substr(0, 512)) sum += c;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%06o", sum);
+  std::memcpy(h.data() + 148, buf, 7);
+  return h;
+}
+
+TEST_F(HostileTest, DeviceNodesAreCreatedNeverOpened) {
+  if (!isRoot()) GTEST_SKIP() << "needs root (mknod)";
+  // The host's first disk and /dev/mem as nodes in a layer: kept as nodes (Docker does the
+  // same; containers' device cgroup and capabilities keep them unusable), never read or written.
+  auto r = extract(deviceEntry("dev/sda", '4', 8, 0) + deviceEntry("dev/mem", '3', 1, 1) + endOfArchive());
+  ASSERT_TRUE(r) << r.error().what();
+  struct stat sda = lstatOf(path("dev/sda")), mem = lstatOf(path("dev/mem"));
+  EXPECT_TRUE(S_ISBLK(sda.st_mode));
+  EXPECT_EQ(sda.st_rdev, makedev(8, 0));
+  EXPECT_TRUE(S_ISCHR(mem.st_mode));
+  EXPECT_EQ(mem.st_rdev, makedev(1, 1));
+  EXPECT_EQ(mem.st_mode & 07777, 0600u);
+  expectSentinelUntouched();
+}
+
+TEST_F(HostileTest, SetuidBitsAreKeptAsData) {
+  // A setuid-root shell in a layer keeps its mode (as Docker keeps it); extraction never runs it.
+  auto r = extract(ustarEntry("bin/su", '0', "#!/bin/sh\ntouch " + sentinel_ + "/ran\n", "", 04755) +
+                   ustarEntry("bin/sg", '0', "x", "", 02755) + endOfArchive());
+  ASSERT_TRUE(r) << r.error().what();
+  if (isRoot()) {
+    EXPECT_EQ(lstatOf(path("bin/su")).st_mode & 07777, 04755u);
+    EXPECT_EQ(lstatOf(path("bin/sg")).st_mode & 07777, 02755u);
+  }
+  expectSentinelUntouched();
+}
+
+TEST_F(HostileTest, SizesThatLieAreErrors) {
+  // The header promises 10000 bytes; the archive ends after 100.
+  std::string lying = ustarEntry("big", '0', std::string(10000, 'a'));
+  lying.resize(512 + 100);
+  auto r = extract(lying);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find("big"), std::string::npos) << r.error().what();
+  expectSentinelUntouched();
+  // The header promises less than follows: the rest is read as a header, and is not one.
+  resetRoot();
+  std::string shortHeader = ustarEntry("small", '0', std::string(600, 'b'));
+  std::string patched = ustarEntry("small", '0', std::string(10, 'b')).substr(0, 512) + shortHeader.substr(512);
+  r = extract(patched + endOfArchive());
+  ASSERT_FALSE(r);
+  expectSentinelUntouched();
+}
+
+TEST_F(HostileTest, GzipBombStopsAtTheSizeLimit) {
+  // 64 MiB of zeros compress to about 64 KiB; the limit stops the extraction at 1 MiB.
+  std::string tar = ustarEntry("zeros", '0', std::string(size_t(64) << 20, '\0')) + endOfArchive();
+  std::string bomb = testing::gzipOf(tar);
+  ASSERT_LT(bomb.size(), size_t(1) << 20);
+  ExtractOptions options;
+  options.maxBytes = uint64_t(1) << 20;
+  auto r = extract(bomb, options);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find("exceeds the size limit of 1048576"), std::string::npos) << r.error().what();
+  EXPECT_NE(r.error().what().find("STRATA_MAX_LAYER_SIZE"), std::string::npos) << r.error().what();
+  struct stat st {};
+  if (::lstat(path("zeros").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_size, off_t(2) << 20);
+  }
+  expectSentinelUntouched();
+}
+
+TEST(MaxLayerSize, FromTheEnvironment) {
+  ::unsetenv("STRATA_MAX_LAYER_SIZE");
+  EXPECT_EQ(configuredMaxBytes().value_or(0), uint64_t(1) << 40);
+  ::setenv("STRATA_MAX_LAYER_SIZE", "10m", 1);
+  EXPECT_EQ(configuredMaxBytes().value_or(0), uint64_t(10) << 20);
+  EXPECT_EQ(ExtractOptions().maxBytes, uint64_t(10) << 20);
+  ::setenv("STRATA_MAX_LAYER_SIZE", "12345", 1);
+  EXPECT_EQ(configuredMaxBytes().value_or(0), 12345u);
+  for (const char* bad : {"ten", "5x", "-3", "0"}) {
+    ::setenv("STRATA_MAX_LAYER_SIZE", bad, 1);
+    auto r = configuredMaxBytes();
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().what().find(std::string("STRATA_MAX_LAYER_SIZE: invalid size \"") + bad), std::string::npos);
+  }
+  ::unsetenv("STRATA_MAX_LAYER_SIZE");
 }
 
 }  // namespace
