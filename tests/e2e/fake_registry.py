@@ -18,6 +18,9 @@ MODE:
   cut-once    the first GET of each layer blob stops after half of it (the connection closes);
               later requests, with or without Range, are served properly
   cut-always  every GET of a layer blob stops after half of what was asked for
+  garbage     manifests are answered with a body that is not JSON
+  bad-token   the token endpoint answers with a body that is not JSON
+  endless     manifests are answered with a body that never ends (no Content-Length)
 """
 import http.server
 import json
@@ -78,6 +81,8 @@ def main():
                 log.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Range", "-")))
             if self.path.startswith("/token"):
                 ok = "service=fake" in self.path and "scope=repository" in self.path
+                if mode == "bad-token":
+                    return self.send(200, b"<html>not a token</html>", {"Content-Type": "application/json"})
                 return self.send(200 if ok else 400, json.dumps({"token": TOKEN}).encode())
             parts = self.path.split("/")
             if self.path.startswith("/storage/"):
@@ -87,6 +92,11 @@ def main():
             if self.path == "/v2/":
                 return self.send(200, b"{}")
             if len(parts) >= 5 and parts[-2] == "manifests":
+                if mode == "garbage":
+                    return self.send(200, b'{"schemaVersion": 2, "layers": [', {
+                        "Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+                if mode == "endless" and self.command == "GET":
+                    return self.endless()
                 if parts[-1] == "multi":
                     return self.send(200, index, {"Content-Type": "application/vnd.oci.image.index.v1+json"})
                 if parts[-1].startswith("sha256:") and parts[-1] != manifest_digest:
@@ -100,6 +110,19 @@ def main():
                     return self.send(307, b"", {"Location": "/storage/" + parts[-1]})
                 return self.blob(parts[-1])
             self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}')
+
+        def endless(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            self.close_connection = True
 
         def blob(self, digest):
             path = os.path.join(blobs, digest.split(":")[-1])

@@ -183,6 +183,17 @@ ok docker logout "$areg"
 note "a registry serving wrong bytes is refused (Bearer token flow)"
 mkdir -p "$E2E_TMP/layout"
 strata save --format oci-archive "$reg/$t-app:1" | tar -x -C "$E2E_TMP/layout"
+note "a registry answering garbage: manifests that are not JSON, a token that is not JSON, a manifest body without end"
+for mode in garbage bad-token endless; do
+  gport=$(start_fake "$mode")
+  with_store "s-$mode" strata images >/dev/null
+  start=$(date +%s)
+  STRATA_ROOT="$E2E_TMP/s-$mode" expect_error --names "127.0.0.1:$gport" strata pull "127.0.0.1:$gport/x/junk:1"
+  echo "$mode: $err"
+  [ $(( $(date +%s) - start )) -lt 60 ] || fail "$mode: the pull took more than a minute"
+  stop_fake "$mode"
+done
+
 fport=$(start_fake corrupt)
 with_store s-bad strata images >/dev/null  # an empty store that does not have the layers
 STRATA_ROOT="$E2E_TMP/s-bad" expect_error --names "content does not match its digest" strata pull "127.0.0.1:$fport/x/bad:1"
