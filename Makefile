@@ -3,7 +3,17 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit e2e demo bench stress clean
+# make test SANITIZE=1: everything built with AddressSanitizer and UBSan in build-sanitize/, and
+# the end-to-end tests run against that binary. A sanitizer report fails the test it occurs in.
+ifeq ($(SANITIZE),1)
+BUILD_DIR := build-sanitize
+BUILD_TYPE := Sanitize
+export STRATA_BIN := $(CURDIR)/build-sanitize/strata
+export ASAN_OPTIONS := abort_on_error=0:exitcode=99:detect_leaks=0
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99
+endif
+
+.PHONY: all build deps test unit e2e demo bench stress fuzz clean
 
 all: build
 
@@ -31,12 +41,21 @@ demo: deps build
 	@bash scripts/demo.sh
 
 # Longer and heavier than make test: the registry server under 16 parallel pulls of a 300 MB
-# layer, 120 kill -9 rounds on one store (E2E_STRESS=1), and two million mutated inputs for
-# every fuzz target.
+# layer, 120 kill -9 rounds on one store (E2E_STRESS=1), and every fuzz target for ten minutes
+# under AddressSanitizer and UBSan (make fuzz).
 stress: deps build
 	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh registry_server
 	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh crash
-	@for f in $(BUILD_DIR)/*_fuzz; do echo "== $$f"; $$f -runs=2000000 tests/fuzz/corpus/$$(basename $$f _fuzz) || exit 1; done
+	@$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target for FUZZ_SECONDS over its corpus (tests/fuzz/corpus/<name>), built with ASan
+# and UBSan in build-sanitize/; a crash or a sanitizer report stops it with the input saved.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@$(MAKE) --no-print-directory build SANITIZE=1
+	@for f in build-sanitize/*_fuzz; do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$(basename $$f _fuzz) || exit 1; done
 
 bench: deps build
 	@bash bench/run.sh

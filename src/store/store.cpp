@@ -328,25 +328,27 @@ Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageReco
   return out;
 }
 
-// Build cache records keep what they name: {"blobs": [hex...], "layers": [hex...], ...}. A record
-// that cannot be read is removed: it could only ever be a cache miss.
+// Build cache records keep what they name: {"blobs": [hex...], "layers": [hex...], ...}.
+bool readBuildCacheRoots(const std::string& path, std::set<std::string>& blobs, std::set<std::string>& layers) {
+  auto text = readFile(path);
+  auto json = text ? oci::Json::parse(*text, nullptr, false) : oci::Json();
+  if (!text || json.is_discarded() || !json.is_object()) return false;
+  for (const char* key : {"blobs", "layers"}) {
+    auto it = json.find(key);
+    if (it == json.end() || !it->is_array()) continue;
+    for (const auto& hex : *it)
+      if (hex.is_string()) (std::string(key) == "blobs" ? blobs : layers).insert(hex.get<std::string>());
+  }
+  return true;
+}
+
+// A record that cannot be read is removed: it could only ever be a cache miss.
 Status Store::buildCacheRoots(std::set<std::string>& blobs, std::set<std::string>& layers) const {
   auto names = listDirectory(layout_.buildCacheDir());
   if (!names) return names.error().code() == ENOENT ? Status{} : fail(std::move(names).error());
   for (const auto& name : *names) {
     const std::string path = layout_.buildCacheDir() + "/" + name;
-    auto text = readFile(path);
-    auto json = text ? oci::Json::parse(*text, nullptr, false) : oci::Json();
-    if (!text || json.is_discarded() || !json.is_object()) {
-      ::unlink(path.c_str());
-      continue;
-    }
-    for (const char* key : {"blobs", "layers"}) {
-      auto it = json.find(key);
-      if (it == json.end() || !it->is_array()) continue;
-      for (const auto& hex : *it)
-        if (hex.is_string()) (std::string(key) == "blobs" ? blobs : layers).insert(hex.get<std::string>());
-    }
+    if (!readBuildCacheRoots(path, blobs, layers)) ::unlink(path.c_str());
   }
   return {};
 }

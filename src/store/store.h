@@ -7,8 +7,9 @@
 // Concurrency: any process adding content holds the shared gc lock (ingestGuard()) from the first
 // blob it writes until its image record is saved, and so does any process with files under tmp/;
 // garbage collection takes the gc lock exclusively and without waiting, so it never removes a
-// blob that another process is about to reference, nor another process's temporary files. Two processes writing the same blob or layer race harmlessly: the first rename wins
-// and the loser discards its copy.
+// blob that another process is about to reference, nor another process's temporary files. Two
+// processes writing the same blob or layer race harmlessly: the first rename wins and the loser
+// discards its copy.
 #pragma once
 
 #include <cstdint>
@@ -159,6 +160,10 @@ auto ingest(Store& s, F&& body) -> decltype(body()) {
   if (!guard) return std::unexpected(std::move(guard).error());
   return ingest(s, std::move(*guard), std::forward<F>(body));
 }
+
+// Adds the blobs and layers (hex) that the build cache record at path keeps to blobs and layers.
+// False, adding nothing, when the record cannot be read.
+bool readBuildCacheRoots(const std::string& path, std::set<std::string>& blobs, std::set<std::string>& layers);
 
 // Blobs an image needs: its manifest, config and layer blobs (read from the manifest).
 Result<std::vector<oci::Digest>> referencedBlobs(const Store& s, const ImageRecord& r);

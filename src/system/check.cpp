@@ -117,18 +117,8 @@ class Checker {
   Status checkBuildCache() {
     for (const auto& name : TRY(entries(layout().buildCacheDir()))) {
       ++rep_.cacheRecords;
-      auto text = readFile(layout().buildCacheDir() + "/" + name);
-      auto json = text ? oci::Json::parse(*text, nullptr, false) : oci::Json();
-      if (!text || json.is_discarded() || !json.is_object()) {
+      if (!store::readBuildCacheRoots(layout().buildCacheDir() + "/" + name, blobRefs_, layerRefs_))
         leftover("builder/cache/" + name, "unreadable build cache record");
-        continue;
-      }
-      for (const char* key : {"blobs", "layers"}) {
-        auto it = json.find(key);
-        if (it == json.end() || !it->is_array()) continue;
-        for (const auto& hex : *it)
-          if (hex.is_string()) (std::string(key) == "blobs" ? blobRefs_ : layerRefs_).insert(hex.get<std::string>());
-      }
     }
     // A kept layer keeps the compressed blobs push made of it.
     for (const auto& hex : layerRefs_)

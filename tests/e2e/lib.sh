@@ -443,3 +443,20 @@ logs_count() { [ "$(strata logs "$1" 2>&1 | grep -cF -- "$2")" = "$3" ]; }
 json_list() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 # logs_at_least C TEXT N: at least N lines of the container's log contain TEXT
 logs_at_least() { [ "$(strata logs "$1" 2>&1 | grep -cF -- "$2")" -ge "$3" ]; }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# strata_registry NAME: runs `strata registry serve` on a free port with its own root and storage
+# under $E2E_TMP/NAME-*, stopped by pid at exit; sets $registry_port
+registry_port=""
+strata_registry() {
+  local name=$1
+  registry_port=$(free_port)
+  STRATA_ROOT="$E2E_TMP/$name-root" "$STRATA_BIN" registry serve --addr "127.0.0.1:$registry_port" \
+    --storage "$E2E_TMP/$name-storage" >"$E2E_TMP/$name.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >>"$E2E_TMP/bg-pids"
+  on_exit "kill $pid 2>/dev/null"
+  wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$registry_port/v2/"
+}

@@ -14,7 +14,6 @@ containers_setup
 rounds=${E2E_CRASH_ROUNDS:-12}
 [ "${E2E_STRESS:-0}" = 1 ] && rounds=${E2E_CRASH_ROUNDS:-120}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 note "setup: base image, inputs for each command, a registry holding an image"
@@ -44,13 +43,8 @@ ok other import "$E2E_TMP/remote.tar" remote:1
 ok other import "$E2E_TMP/archived.tar" archived:1
 ok other save -o "$E2E_TMP/saved.tar" archived:1
 
-port=$(free_port)
-STRATA_ROOT="$E2E_TMP/registry-root" "$STRATA_BIN" registry serve --addr "127.0.0.1:$port" \
-  --storage "$E2E_TMP/registry" >"$E2E_TMP/registry.log" 2>&1 &
-reg_pid=$!
-echo "$reg_pid" >>"$E2E_TMP/bg-pids"
-on_exit "kill $reg_pid 2>/dev/null"
-wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"
+strata_registry registry
+port=$registry_port
 ok other tag remote:1 "127.0.0.1:$port/crash/remote:1"
 ok other push "127.0.0.1:$port/crash/remote:1"
 

@@ -11,7 +11,6 @@ need_cmd docker-registry htpasswd python3 curl
 export STRATA_CONFIG="$E2E_TMP/strata-config" DOCKER_CONFIG="$E2E_TMP/docker-config"
 mkdir -p "$DOCKER_CONFIG"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_registry NAME [HTPASSWD]: runs docker-registry on a free port (stopped at exit by pid);
 # prints the port.

@@ -7,7 +7,6 @@ need_cmd skopeo htpasswd python3 curl
 
 export STRATA_CONFIG="$E2E_TMP/strata-config" DOCKER_CONFIG="$E2E_TMP/docker-config"
 mkdir -p "$DOCKER_CONFIG"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # serve NAME STORAGE [ARGS...]: runs `strata registry serve` on a free port in the background
 # (stopped at exit by pid); prints the port.

@@ -1,9 +1,10 @@
 // A small mutational driver for the fuzz targets, so they build with GCC (the project's
 // compiler) and run in `make test` without libFuzzer:
 //
-//   <target> [-runs=N] [-seed=S] [-max_len=L] CORPUS_FILE_OR_DIR...
+//   <target> [-runs=N] [-max_total_time=SECONDS] [-seed=S] [-max_len=L] CORPUS_FILE_OR_DIR...
 //
-// Every corpus input runs once, then N mutated inputs (bit flips, byte overwrites, inserted and
+// Every corpus input runs once, then N mutated inputs (or, with -max_total_time, as many as fit
+// in that time) (bit flips, byte overwrites, inserted and
 // deleted ranges, truncation, splices of two inputs). A crash or sanitizer report ends the
 // process with a failure; otherwise it prints "fuzz: N runs" and exits 0. For coverage-guided
 // fuzzing, link the same target with AFL++'s afl-g++-fast and libAFLDriver instead.
@@ -15,6 +16,8 @@
 #include <csignal>
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -131,6 +134,7 @@ void run(const std::string& input) {
 int main(int argc, char** argv) {
   for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, saveCrash);
   long runs = 1000;
+  long maxSeconds = 0;
   uint64_t seed = 1;
   size_t maxLen = 1 << 20;
   std::vector<std::string> corpus;
@@ -139,15 +143,21 @@ int main(int argc, char** argv) {
     if (a.rfind("-runs=", 0) == 0) runs = std::atol(a.c_str() + 6);
     else if (a.rfind("-seed=", 0) == 0) seed = std::strtoull(a.c_str() + 6, nullptr, 10);
     else if (a.rfind("-max_len=", 0) == 0) maxLen = std::strtoul(a.c_str() + 9, nullptr, 10);
+    else if (a.rfind("-max_total_time=", 0) == 0) maxSeconds = std::atol(a.c_str() + 16);
     else addPath(a, corpus);
   }
   if (corpus.empty()) corpus.push_back(std::string());
   for (const auto& c : corpus) run(c);
   std::mt19937_64 rng(seed);
-  for (long i = 0; i < runs; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(maxSeconds);
+  if (maxSeconds > 0) runs = LONG_MAX;
+  long i = 0;
+  for (; i < runs; ++i) {
+    if (maxSeconds > 0 && i % 256 == 0 && std::chrono::steady_clock::now() >= deadline) break;
     std::string m = mutate(corpus, rng, maxLen);
     run(m);
   }
+  runs = i;
   std::printf("fuzz: %zu corpus inputs, %ld mutated runs, no crash\n", corpus.size(), runs);
   return 0;
 }
