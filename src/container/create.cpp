@@ -1,8 +1,10 @@
 #include "container/create.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include "image/images.h"
 #include "network/ports.h"
 #include "runtime/caps.h"
+#include "runtime/seccomp.h"
 #include "util/format.h"
 #include "util/fs.h"
 
@@ -103,6 +106,61 @@ Result<BindMount> parseVolume(const std::string& spec) {
   return m;
 }
 
+// Docker's json.Compact: the same JSON without the white space between tokens.
+std::string compactJson(std::string_view text) {
+  std::string out;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      continue;
+    } else if (c == '"') {
+      inString = true;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// A profile is read whole; this is far above Docker's default profile (about 20 KiB) and keeps
+// a runaway source (/dev/zero) from eating memory.
+constexpr size_t kMaxSeccompProfile = 4 << 20;
+
+Result<std::string> readSeccompProfile(const std::string& path) {
+  UniqueFd fd = TRY(openFile(path, O_RDONLY));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failErrno("read `" + path + "`");
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxSeccompProfile)
+      return failInvalid("`" + path + "` is larger than " +
+                         std::to_string(kMaxSeccompProfile >> 20) + " MiB");
+  }
+}
+
+// As Docker's CLI: `seccomp=FILE` becomes `seccomp=<FILE's JSON, compacted>`, read and checked
+// now, so that the container never depends on the file again. Other options pass unchanged.
+Result<std::string> inlineSeccompProfile(const std::string& opt) {
+  auto eq = opt.find_first_of("=:");
+  if (eq == std::string::npos || opt.compare(0, eq, "seccomp") != 0) return opt;
+  const std::string file = opt.substr(eq + 1);
+  if (file.empty() || file == "unconfined") return opt;
+  const std::string ctx = "--security-opt " + opt;
+  std::string text = TRY_CTX(readSeccompProfile(file), ctx);
+  TRYV_CTX(runtime::seccomp::parseProfile(text), ctx);
+  return "seccomp=" + compactJson(text);
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> userEnv(const std::vector<std::string>& env,
@@ -168,9 +226,16 @@ Result<Security> securityOf(const HostConfig& h) {
     auto eq = o.find_first_of("=:");
     std::string key = o.substr(0, eq), value = eq == std::string::npos ? "" : o.substr(eq + 1);
     if (key == "seccomp") {
-      if (value == "unconfined") s.seccomp = false;
-      else if (value.empty()) return failInvalid("invalid --security-opt: " + o);
-      else return failInvalid("--security-opt " + o + ": seccomp profiles from files are not supported yet (unconfined is)");
+      // Docker's last seccomp= wins; --privileged runs without a filter whatever it says.
+      if (value.empty()) return failInvalid("invalid --security-opt: " + o);
+      if (value == "unconfined") {
+        s.seccomp = false;
+        s.seccompProfile.reset();
+      } else {
+        // the profile's JSON, as inlineSeccompProfile() recorded it
+        s.seccompProfile = TRY_CTX(runtime::seccomp::parseProfile(value), "--security-opt seccomp");
+        s.seccomp = !h.privileged;
+      }
     } else if (key == "no-new-privileges") {
       if (value.empty() || value == "true") s.noNewPrivileges = true;
       else if (value == "false") s.noNewPrivileges = false;
@@ -250,8 +315,16 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
   h.capAdd = opt.capAdd;
   h.capDrop = opt.capDrop;
   h.privileged = opt.privileged;
-  h.securityOpt = opt.securityOpt;
-  TRYV(securityOf(h));
+  std::string seccompFile;
+  for (const auto& o : opt.securityOpt) {
+    h.securityOpt.push_back(TRY(inlineSeccompProfile(o)));
+    if (h.securityOpt.back() != o) seccompFile = o;
+  }
+  const Security sec = TRY(securityOf(h));
+  // Whatever libseccomp would refuse when the container starts is refused now.
+  if (sec.seccomp && sec.seccompProfile)
+    TRYV_CTX(runtime::seccomp::compile(*sec.seccompProfile, sec.capabilities),
+             "--security-opt " + seccompFile);
   c.exposedPorts.assign(exposed.begin(), exposed.end());
   if (!opt.memory.empty()) h.memory = TRY(parseMemory(opt.memory));
   if (!opt.cpus.empty()) h.nanoCpus = TRY(parseCpus(opt.cpus));
@@ -391,6 +464,7 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   }
   spec.capabilities = sec.capabilities;
   spec.seccomp = sec.seccomp;
+  if (sec.seccomp) spec.seccompProfile = sec.seccompProfile;
   spec.noNewPrivileges = sec.noNewPrivileges;
   // spec.network and the name-service files come from NetworkRun::prepare (networking.h).
   if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;

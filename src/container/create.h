@@ -51,11 +51,13 @@ Result<int64_t> parseMemory(const std::string& text);
 
 // What a container may do: capabilities, seccomp, no_new_privs and masked /proc paths, from
 // --privileged, --cap-add/--cap-drop (Docker's rules: ALL in drop starts from nothing, ALL in add
-// from everything) and --security-opt seccomp=unconfined, no-new-privileges[=true|false],
-// apparmor=..., label=... (no-ops: strata loads no LSM profile). Errors name the option.
+// from everything) and --security-opt seccomp=unconfined|<profile JSON> (as a record keeps it;
+// the last seccomp= wins, --privileged has none), no-new-privileges[=true|false], apparmor=...,
+// label=... (no-ops: strata loads no LSM profile). Errors name the option.
 struct Security {
   uint64_t capabilities = 0;
   bool seccomp = true;
+  std::optional<runtime::seccomp::Profile> seccompProfile;  // instead of strata's default
   bool noNewPrivileges = true;
   bool maskPaths = true;  // Docker's masked and read-only /proc paths
 };

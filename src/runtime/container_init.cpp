@@ -130,7 +130,7 @@ Status setupNetwork(const Spec& spec) {
 // The seccomp filter, compiled before Go (nothing when the spec has none).
 seccomp::Program compileFilter(const Spec& spec, int channel) {
   if (!spec.seccomp) return {};
-  auto program = seccomp::compileDefault();
+  auto program = compileSeccomp(spec);
   if (!program) failAndExit(channel, "seccomp", program.error(), 125);
   return std::move(*program);
 }

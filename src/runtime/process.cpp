@@ -156,6 +156,11 @@ void resetSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+Result<seccomp::Program> compileSeccomp(const Spec& spec) {
+  if (spec.seccompProfile) return seccomp::compile(*spec.seccompProfile, spec.capabilities);
+  return seccomp::compileDefault();
+}
+
 Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, int channel,
                     const ProcessOptions& opts) {
   auto failed = [](const char* stage, Error e) { return Failure{stage, std::move(e)}; };
@@ -167,7 +172,7 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   seccomp::Program compiled;
   const seccomp::Program* filter = opts.seccomp;
   if (spec.seccomp && !filter) {
-    auto c = seccomp::compileDefault();
+    auto c = compileSeccomp(spec);
     if (!c) return failed("seccomp", std::move(c).error());
     compiled = std::move(*c);
     filter = &compiled;

@@ -26,6 +26,9 @@ struct ProcessOptions {
   const seccomp::Program* seccomp = nullptr;
 };
 
+// The filter spec asks for (spec.seccompProfile for spec.capabilities, else the default).
+Result<seccomp::Program> compileSeccomp(const Spec& spec);
+
 // setsid; stdio (the given fds or /dev/null, or with spec.tty a pty opened in the container's
 // devpts whose master goes to the parent as PtyMaster); seccomp when it has to come before the
 // uid change (no no_new_privs); groups, gid, uid; capabilities; chdir(spec.cwd); no_new_privs;

@@ -1,4 +1,6 @@
-// The default seccomp filter, built with libseccomp: allow everything, refuse a deny list.
+// Seccomp filters built with libseccomp: strata's default (allow everything, refuse a deny
+// list) and Docker's JSON profiles (seccomp_profile.cpp reads them), compiled the way runc
+// compiles them.
 //
 // Docker's default profile is an allow list; ours keeps its intent the other way round, which
 // stays correct as new harmless syscalls appear. Where Docker filters on arguments (clone flags,
@@ -11,15 +13,19 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "runtime/caps.h"
 #include "util/fd.h"
 
 namespace strata::runtime::seccomp {
@@ -150,14 +156,11 @@ Result<Filter> build() {
   return ctx;
 }
 
-}  // namespace
-
-Result<Program> compileDefault() {
-  Filter ctx = TRY(build());
-  // libseccomp 2.5 exports only to a file descriptor.
+// The BPF libseccomp made of ctx. libseccomp 2.5 exports only to a file descriptor.
+Result<Program> exportProgram(void* ctx) {
   UniqueFd mem(::memfd_create("strata-seccomp", MFD_CLOEXEC));
   if (!mem) return failErrno("seccomp: memfd_create");
-  TRYV(check(seccomp_export_bpf(ctx.get(), mem.get()), "compile the default filter"));
+  TRYV(check(seccomp_export_bpf(ctx, mem.get()), "compile the filter"));
   struct stat st {};
   if (::fstat(mem.get(), &st) < 0) return failErrno("seccomp: stat the compiled filter");
   Program program(static_cast<size_t>(st.st_size) / sizeof(sock_filter));
@@ -167,12 +170,197 @@ Result<Program> compileDefault() {
   return program;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Docker's profiles
+
+// runc's mapping: SCMP_ACT_KILL is KILL_THREAD; ERRNO and TRACE return errnoRet, else EPERM.
+uint32_t scmpAction(Action a, const std::optional<uint32_t>& errnoRet) {
+  const uint32_t e = errnoRet.value_or(EPERM);
+  switch (a) {
+    case Action::Allow:
+      return SCMP_ACT_ALLOW;
+    case Action::Errno:
+      return SCMP_ACT_ERRNO(e);
+    case Action::KillThread:
+      return SCMP_ACT_KILL_THREAD;
+    case Action::KillProcess:
+      return SCMP_ACT_KILL_PROCESS;
+    case Action::Trap:
+      return SCMP_ACT_TRAP;
+    case Action::Trace:
+      return SCMP_ACT_TRACE(e);
+    case Action::Log:
+      return SCMP_ACT_LOG;
+  }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+scmp_compare scmpOp(Op op) {
+  switch (op) {
+    case Op::Eq:
+      return SCMP_CMP_EQ;
+    case Op::Ne:
+      return SCMP_CMP_NE;
+    case Op::Lt:
+      return SCMP_CMP_LT;
+    case Op::Le:
+      return SCMP_CMP_LE;
+    case Op::Gt:
+      return SCMP_CMP_GT;
+    case Op::Ge:
+      return SCMP_CMP_GE;
+    case Op::MaskedEq:
+      return SCMP_CMP_MASKED_EQ;
+  }
+  return SCMP_CMP_EQ;
+}
+
+// The native architecture as Docker names it in "includes"/"excludes" (Go's names, with moby's
+// renaming of 386 to x86).
+std::string nativeArchName() {
+  switch (seccomp_arch_native()) {
+    case SCMP_ARCH_X86_64:
+      return "amd64";
+    case SCMP_ARCH_X86:
+      return "x86";
+    case SCMP_ARCH_AARCH64:
+      return "arm64";
+    case SCMP_ARCH_ARM:
+      return "arm";
+    case SCMP_ARCH_PPC64LE:
+      return "ppc64le";
+    case SCMP_ARCH_PPC64:
+      return "ppc64";
+    case SCMP_ARCH_S390X:
+      return "s390x";
+    case SCMP_ARCH_S390:
+      return "s390";
+    case SCMP_ARCH_MIPS64:
+      return "mips64";
+    case SCMP_ARCH_MIPSEL64:
+      return "mipsel64";
+    case SCMP_ARCH_MIPSEL:
+      return "mipsel";
+    case SCMP_ARCH_RISCV64:
+      return "riscv64";
+    default:
+      return "";
+  }
+}
+
+std::pair<unsigned, unsigned> kernelVersion() {
+  struct utsname u {};
+  unsigned major = 0, minor = 0;
+  if (::uname(&u) == 0) std::sscanf(u.release, "%u.%u", &major, &minor);
+  return {major, minor};
+}
+
+// A capability Docker would find in the container's bounding set: names are compared as
+// written, so only an exact "CAP_..." name can match.
+bool holds(const std::string& name, uint64_t capabilities) {
+  auto bit = caps::parse(name);
+  if (!bit) return false;
+  std::vector<std::string> n = caps::names(*bit);
+  return n.size() == 1 && n.front() == name && (capabilities & *bit);
+}
+
+struct Host {
+  uint64_t capabilities;
+  std::string arch;
+  std::pair<unsigned, unsigned> kernel;
+};
+
+bool contains(const std::vector<std::string>& list, const std::string& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// moby's filtering of a profile's rules for one container (profiles/seccomp).
+bool applies(const SyscallRule& r, const Host& h) {
+  const RuleFilter &in = r.includes, &ex = r.excludes;
+  if (contains(ex.arches, h.arch)) return false;
+  for (const auto& c : ex.caps)
+    if (holds(c, h.capabilities)) return false;
+  if (ex.minKernel && h.kernel >= *ex.minKernel) return false;
+  if (!in.arches.empty() && !contains(in.arches, h.arch)) return false;
+  for (const auto& c : in.caps)
+    if (!holds(c, h.capabilities)) return false;
+  if (in.minKernel && h.kernel < *in.minKernel) return false;
+  return true;
+}
+
+// The architectures the filter covers besides the native one.
+std::vector<uint32_t> archesOf(const Profile& p) {
+  std::vector<uint32_t> out = p.architectures;
+  for (const auto& e : p.archMap) {
+    if (e.arch != seccomp_arch_native()) continue;
+    out.push_back(e.arch);
+    out.insert(out.end(), e.subArches.begin(), e.subArches.end());
+    break;
+  }
+  return out;
+}
+
+Status addRule(void* ctx, uint32_t action, int nr, const std::string& name,
+               const std::vector<ArgCondition>& args) {
+  std::vector<scmp_arg_cmp> cmp;
+  for (const auto& a : args) {
+    const bool masked = a.op == Op::MaskedEq;
+    cmp.push_back(scmp_arg_cmp{a.index, scmpOp(a.op), a.value, masked ? a.valueTwo : 0});
+  }
+  const std::string what = "add rule for " + name;
+  bool repeated = false;
+  for (size_t i = 0; i < args.size(); ++i)
+    for (size_t j = i + 1; j < args.size(); ++j)
+      repeated = repeated || args[i].index == args[j].index;
+  // libseccomp takes one comparison per argument in a rule: several on one argument become
+  // one rule each, which ORs them (runc does the same).
+  if (repeated) {
+    for (const auto& c : cmp) TRYV(check(seccomp_rule_add_array(ctx, action, nr, 1, &c), what));
+    return {};
+  }
+  return check(seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(cmp.size()),
+                                      cmp.empty() ? nullptr : cmp.data()),
+               what);
+}
+
+}  // namespace
+
+Result<Program> compileDefault() {
+  Filter ctx = TRY(build());
+  return exportProgram(ctx.get());
+}
+
+Result<Program> compile(const Profile& profile, uint64_t capabilities) {
+  const uint32_t defaultAction = scmpAction(profile.defaultAction, profile.defaultErrnoRet);
+  Filter ctx(seccomp_init(defaultAction));
+  if (!ctx) return failInvalid("seccomp: seccomp_init failed");
+  void* c = ctx.get();
+  TRYV(check(seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0), "clear the NNP attribute"));
+  TRYV(check(seccomp_attr_set(c, SCMP_FLTATR_API_SYSRAWRC, 1), "ask for raw error codes"));
+  for (uint32_t arch : archesOf(profile)) {
+    int rc = seccomp_arch_add(c, arch);
+    if (rc != -EEXIST) TRYV(check(rc, "add architecture"));
+  }
+  const Host host{capabilities, nativeArchName(), kernelVersion()};
+  for (const SyscallRule& r : profile.syscalls) {
+    if (!applies(r, host)) continue;
+    const uint32_t action = scmpAction(r.action, r.errnoRet);
+    if (action == defaultAction) continue;
+    for (const std::string& name : r.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;
+      TRYV(addRule(c, action, nr, name, r.args));
+    }
+  }
+  return exportProgram(c);
+}
+
 Status load(const Program& program) {
   sock_fprog prog{};
   prog.len = static_cast<unsigned short>(program.size());
   prog.filter = const_cast<sock_filter*>(program.data());
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-    return failErrno("seccomp: load the default filter");
+    return failErrno("seccomp: load the filter");
   return {};
 }
 

@@ -93,7 +93,7 @@ std::string describe(const Spec& spec) {
   line("namespaces", std::string("mount pid uts ipc") + (newNet ? " net" : ""));
   line("capabilities", list(caps::names(spec.capabilities), ","));
   line("no_new_privileges", yesNo(spec.noNewPrivileges));
-  line("seccomp", spec.seccomp ? "default" : "unconfined");
+  line("seccomp", !spec.seccomp ? "unconfined" : spec.seccompProfile ? "profile" : "default");
   const Resources& r = spec.resources;
   std::string res;
   if (r.memoryBytes) res += "memory=" + std::to_string(*r.memoryBytes) + " ";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/seccomp.h"
 #include "util/error.h"
 
 namespace strata::runtime {
@@ -81,7 +82,8 @@ struct Spec {
   std::string joinNetns;   // with NetworkMode::Join: /proc/PID/ns/net of the container to share
   uint64_t capabilities = 0;  // bit per CAP_* (defaultCapabilities())
   bool noNewPrivileges = true;
-  bool seccomp = true;        // strata's default profile (Docker's default's intent)
+  bool seccomp = true;  // a filter: strata's default profile (Docker's default's intent)
+  std::optional<seccomp::Profile> seccompProfile;  // with seccomp: this one instead of the default
   Resources resources;
 };
 

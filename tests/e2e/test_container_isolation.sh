@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What a container may not do, and the limits put on it: mount, device nodes, /proc/sys, masked
-# /proc files, capabilities, seccomp, sethostname; network none/host (and the default bridge's eth0); memory (OOM kill), CPU
+# /proc files, capabilities, seccomp, sethostname; kexec_load, init_module, ptrace of a host
+# process, raw sockets, user namespaces; seccomp profiles from files (--security-opt
+# seccomp=FILE); network none/host (and the default bridge's eth0); memory (OOM kill), CPU
 # and pids limits in the container's cgroup; --init (a pid 1 that reaps zombies and forwards
 # signals).
 #
@@ -11,6 +13,25 @@
 #    empty (masked, the host's have content); /sys/firmware is empty;
 #  - CapBnd/CapEff 00000000a80425fb (docker's default set), Seccomp: 2 (filter); docker leaves
 #    NoNewPrivs 0 (not asserted);
+#  - with tests/e2e/isolation_probe.c bind-mounted (docker 20.10.24 daemon, this 6.18 kernel):
+#    kexec_load and init_module fail with EPERM (ENOSYS with seccomp=unconfined: this kernel has
+#    neither), a raw ICMP socket opens (EPERM with --cap-drop NET_RAW), PTRACE_ATTACH to a host
+#    process's pid gives ESRCH (the pid is not in the container's namespace), `unshare -U true`
+#    says "Operation not permitted", /proc/kcore is absent (ENOENT) as on the host; busybox
+#    `ping -c 1 127.0.0.1` works, and with --cap-drop NET_RAW fails with status 1 and "ping:
+#    permission denied (are you root?)" (busybox ping uses raw sockets only, so docker's
+#    ping_group_range does not help it);
+#  - --security-opt seccomp=FILE: a profile denying mkdir/mkdirat (errnoRet 1) gives "mkdir: can't
+#    create directory '/x': Operation not permitted" where the default profile allows it, with
+#    Seccomp: 2; {"defaultAction": "SCMP_ACT_ALLOW"} lets `unshare -U true` succeed; errnoRet 28
+#    gives "No space left on device"; a rule with excludes.caps [CAP_SYS_ADMIN] is left out with
+#    --cap-add SYS_ADMIN; unknown syscall names are skipped; HostConfig.SecurityOpt is
+#    ["seccomp=<the file's JSON, compacted>"] (the CLI reads the file). An unknown action or
+#    operator makes `docker run` fail with 125 when runc starts it (the container stays created;
+#    strata refuses at create and creates nothing); malformed JSON fails in the CLI ("compacting
+#    json for seccomp profile (bad.json) failed: unexpected end of JSON input"). --privileged
+#    drops the profile (moby's WithSeccomp; `docker run --privileged` fails on this host, so not
+#    observed);
 #  - `mknod /tmp/disk b <host disk>` SUCCEEDS in docker (CAP_MKNOD; the device cgroup allows "m"
 #    for every device) but reading the node fails ("Operation not permitted"). The test accepts
 #    either a refused mknod or an unreadable node: what matters is that the host's disk stays out
@@ -109,6 +130,119 @@ assert_eq "CapEff:	00000000a80425fb
 CapBnd:	00000000a80425fb
 Seccomp:	2" "$out" "exec gets the same confinement"
 ok strata rm -f capx
+
+note "kexec_load, init_module, ptrace of a host process, raw sockets, user namespaces, /proc/kcore"
+# busybox has no tool for most of these: a static probe (tests/e2e/isolation_probe.c) is
+# bind-mounted in and prints "ok" or the errno's name.
+command -v gcc >/dev/null || fail "gcc is needed to build isolation_probe.c (scripts/install-deps.sh installs it)"
+mkdir -p "$E2E_TMP/probe"
+gcc -static -O2 -o "$E2E_TMP/probe/probe" "$E2E_DIR/isolation_probe.c"
+run_bg "$E2E_TMP/host-sleep.out" sleep 300
+host_pid=$bg_pid
+kcore_want=ENOENT
+[ -e /proc/kcore ] && kcore_want="ok 0"
+probes() {
+  strata run --rm --network none -v "$E2E_TMP/probe:/probe:ro" "$@" bb sh -c "
+for c in kexec_load init_module rawsock; do echo \$c \$(/probe/probe \$c); done
+echo ptrace \$(/probe/probe ptrace $host_pid)
+[ -e /proc/$host_pid ] && echo host-pid-visible || echo host-pid-hidden
+unshare -U true 2>/dev/null && echo userns || echo userns-refused
+echo kcore \$(/probe/probe read /proc/kcore)"
+}
+kill -0 "$host_pid" || fail "the host's sleep ($host_pid) is not running"
+assert_eq "kexec_load EPERM
+init_module EPERM
+rawsock ok
+ptrace ESRCH
+host-pid-hidden
+userns-refused
+kcore $kcore_want" "$(probes)" "a default container"
+assert_eq "kexec_load EPERM
+init_module EPERM
+rawsock EPERM
+ptrace ESRCH
+host-pid-hidden
+userns-refused
+kcore $kcore_want" "$(probes --cap-drop NET_RAW)" "--cap-drop NET_RAW"
+# Without a filter (and with every capability) the container gets the host's own answers (on a
+# kernel without kexec or modules ENOSYS, else EINVAL/ENOEXEC for the probe's invalid
+# arguments): the EPERM above is the filter's.
+host_kexec=$("$E2E_TMP/probe/probe" kexec_load)
+host_module=$("$E2E_TMP/probe/probe" init_module)
+ok strata run --rm --network none --privileged -v "$E2E_TMP/probe:/probe:ro" bb sh -c '/probe/probe kexec_load; /probe/probe init_module'
+assert_eq "$host_kexec
+$host_module" "$out" "--privileged: kexec_load and init_module as on the host"
+ok strata run --rm --network none bb sh -c 'ping -c 1 -W 2 127.0.0.1 | grep -c "bytes from"'
+assert_eq "1" "$out" "ping (NET_RAW is a default capability)"
+run strata run --rm --network none --cap-drop NET_RAW bb sh -c "ping -c 1 -W 2 127.0.0.1"
+assert_eq 1 "$status" "ping without NET_RAW"
+assert_contains "$err" "ping: permission denied (are you root?)"
+
+note "--security-opt seccomp=FILE: Docker's JSON profiles"
+cat >"$E2E_TMP/deny-mkdir.json" <<'EOF'
+{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    { "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 }
+  ]
+}
+EOF
+deny_mkdir_compact='{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
+ok strata run --rm --network none bb sh -c 'mkdir /x && echo made'
+assert_eq "made" "$out" "the default profile allows mkdir"
+run strata run --rm --network none --security-opt seccomp="$E2E_TMP/deny-mkdir.json" bb sh -c 'mkdir /x'
+assert_eq 1 "$status" "mkdir under a profile that denies it"
+assert_eq "mkdir: can't create directory '/x': Operation not permitted" "$err"
+assert_eq "CapEff: 00000000a80425fb NoNewPrivs: 1 Seccomp: 2 " \
+  "$(caps_of --security-opt seccomp="$E2E_TMP/deny-mkdir.json")" "a profile is a seccomp filter"
+echo '{"defaultAction": "SCMP_ACT_ALLOW"}' >"$E2E_TMP/allow.json"
+ok strata run --rm --network none --security-opt seccomp="$E2E_TMP/allow.json" bb sh -c 'unshare -U true && echo userns; grep "^Seccomp:" /proc/self/status'
+assert_eq "userns
+Seccomp:	2" "$out" "a profile allowing everything lets unshare -U past the filter"
+assert_eq "CapEff: $own_bnd NoNewPrivs: 0 Seccomp: 0 " \
+  "$(caps_of --privileged --security-opt seccomp="$E2E_TMP/deny-mkdir.json")" "--privileged ignores the profile"
+
+# errnoRet, includes/excludes caps, and names this libseccomp does not know (skipped)
+cat >"$E2E_TMP/caps.json" <<'EOF'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+  {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_SYS_TIME"]}},
+  {"names": ["no_such_syscall"], "action": "SCMP_ACT_KILL"}]}
+EOF
+run strata run --rm --network none --security-opt seccomp="$E2E_TMP/caps.json" bb sh -c 'mkdir /x'
+assert_eq "mkdir: can't create directory '/x': No space left on device" "$err" "errnoRet 28, rule excluded only with CAP_SYS_ADMIN"
+ok strata run --rm --network none --cap-add SYS_ADMIN --cap-add SYS_TIME --security-opt seccomp="$E2E_TMP/caps.json" bb sh -c 'mkdir /x && echo mkdir-ok; rmdir /x 2>&1 || true'
+assert_eq "mkdir-ok
+rmdir: '/x': Operation not permitted" "$out" "with CAP_SYS_ADMIN and CAP_SYS_TIME"
+
+# The profile is read at create and kept in the record (Docker's "seccomp=<compacted JSON>"):
+# start and exec no longer need the file.
+cp "$E2E_TMP/deny-mkdir.json" "$E2E_TMP/gone.json"
+ok strata create --name prof --network none --security-opt seccomp="$E2E_TMP/gone.json" bb sleep 300
+rm "$E2E_TMP/gone.json"
+ok strata inspect -f '{{json .HostConfig.SecurityOpt}}' prof
+assert_eq "$(json_list "seccomp=$deny_mkdir_compact")" "$out" "HostConfig.SecurityOpt"
+ok strata start prof
+wait_status prof running
+run strata exec prof mkdir /x
+assert_eq 1 "$status" "exec under the container's profile"
+assert_eq "mkdir: can't create directory '/x': Operation not permitted" "$err"
+ok strata rm -f prof
+
+echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_FOO"}]}' >"$E2E_TMP/bad-action.json"
+echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+  "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_FOO"}]}]}' >"$E2E_TMP/bad-op.json"
+printf '{"defaultAction": ' >"$E2E_TMP/bad-json.json"
+ids_before=$(strata ps -a -q --no-trunc)
+expect_error --names "$E2E_TMP/bad-action.json" --names 'syscalls[0].action: unknown action "SCMP_ACT_FOO"' \
+  strata create --security-opt seccomp="$E2E_TMP/bad-action.json" bb true
+expect_error --names "$E2E_TMP/bad-op.json" --names 'syscalls[0].args[0].op: unknown operator "SCMP_CMP_FOO"' \
+  strata run --rm --security-opt seccomp="$E2E_TMP/bad-op.json" bb true
+expect_error --names "$E2E_TMP/bad-json.json" --names "invalid JSON" \
+  strata run --security-opt seccomp="$E2E_TMP/bad-json.json" bb true
+expect_error --names "$E2E_TMP/probe" \
+  strata create --security-opt seccomp="$E2E_TMP/probe" bb true
+assert_eq "$ids_before" "$(strata ps -a -q --no-trunc)" "no container is created by a bad profile"
 
 note "devices"
 ok strata run --rm bb sh -c 'ls /dev'
