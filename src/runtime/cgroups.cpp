@@ -241,6 +241,12 @@ std::string ownCgroupDir(const Layout& l) {
 }  // namespace
 
 void warmUp() {
+  // The thread blocks every signal from its first instruction (it inherits the mask it is
+  // created with): a signal sent to strata must reach the thread that handles or forwards it
+  // (run forwards SIGINT and SIGTERM to the container), never kill the process through this one.
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
   std::thread([] {
     auto l = detail::detectLayout();
     if (!l) return;
@@ -248,6 +254,7 @@ void warmUp() {
     // kernel takes (and starts the grace period for) the same lock as for a real move.
     if (std::string dir = ownCgroupDir(*l); !dir.empty()) (void)detail::writeControl(dir, "cgroup.procs", "0");
   }).detach();
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 Status create(const std::string& id, const Resources& r) {
