@@ -218,6 +218,8 @@ int Session::loop(int listenFd) {
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) onOutput(outFd, "stdout", outPending_);
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) onOutput(errFd, "stderr", errPending_);
+    // Only the clients that were polled have revents; one accepted below waits for the next poll.
+    const size_t polled = fds.size() - 4;
     if (fds[3].revents & POLLIN) {
       int c = ::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) {
@@ -225,7 +227,7 @@ int Session::loop(int listenFd) {
         parsers_.emplace_back();
       }
     }
-    for (size_t i = 0; i < clients_.size(); ++i)
+    for (size_t i = 0; i < polled; ++i)
       if (clients_[i] >= 0 && (fds[4 + i].revents & (POLLIN | POLLHUP | POLLERR))) onClient(i);
     // Forget closed clients.
     for (size_t i = clients_.size(); i-- > 0;) {
