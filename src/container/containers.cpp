@@ -27,9 +27,14 @@ Result<FileLock> Containers::lock() const {
   return FileLock::acquire(store_.layout().containersLock(), FileLock::Mode::Exclusive);
 }
 
-Status Containers::add(const Record& r) {
+Status Containers::add(Record& r, bool generatedName) {
   FileLock guard = TRY(lock());
-  for (const auto& other : TRY(list())) {
+  const std::vector<Record> others = TRY(list());
+  auto taken = [&](const std::string& name) {
+    return std::any_of(others.begin(), others.end(), [&](const Record& o) { return o.name == name; });
+  };
+  for (int retry = 1; generatedName && taken(r.name) && retry <= 100; ++retry) r.name = randomName(retry);
+  for (const auto& other : others) {
     if (other.name == r.name)
       return failInvalid("Conflict. The container name \"/" + r.name +
                          "\" is already in use by container \"" + other.id +
@@ -134,7 +139,7 @@ std::string newContainerId() {
   return id;
 }
 
-std::string randomName() {
+std::string randomName(int retry) {
   static const char* adjectives[] = {"admiring", "brave",   "clever",  "dazzling", "eager",
                                      "focused",  "gallant", "happy",   "jolly",    "keen",
                                      "lucid",    "modest",  "nifty",   "optimistic", "peaceful",
@@ -145,8 +150,9 @@ std::string randomName() {
                                 "lovelace", "meitner", "newton", "noether", "pascal",
                                 "ritchie", "shannon", "thompson", "turing", "wozniak"};
   std::random_device rd;
-  return std::string(adjectives[rd() % std::size(adjectives)]) + "_" +
-         names[rd() % std::size(names)];
+  std::string name = std::string(adjectives[rd() % std::size(adjectives)]) + "_" + names[rd() % std::size(names)];
+  if (retry > 0) name += std::to_string(rd() % 10);
+  return name;
 }
 
 bool validName(const std::string& name) {

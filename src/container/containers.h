@@ -39,8 +39,10 @@ class Containers {
   // Writes a new container's record (and a Created state) after checking its name is unique
   // among containers ("Conflict. The container name \"/x\" is already in use by container
   // \"<id>\". You have to remove (or rename) that container to be able to reuse that name.").
-  // The directory must have been prepared by the caller under dir of paths(r.id).
-  Status add(const Record& r);
+  // The directory must have been prepared by the caller under dir of paths(r.id). With
+  // generatedName, r.name came from randomName() and a taken one is replaced by another (as
+  // Docker does, with a digit appended after the first retry) instead of failing.
+  Status add(Record& r, bool generatedName = false);
   Result<Record> load(const std::string& id) const;
   // Finds a container by full ID, unique ID prefix or name ("/name" or "name"). Error:
   // "No such container: ARG".
@@ -69,7 +71,8 @@ uint64_t startTimeOf(pid_t pid);
 
 // Random container IDs (64 hex) and Docker-style names ("adjective_scientist").
 std::string newContainerId();
-std::string randomName();
+// retry > 0 appends a random digit, as Docker's name generator does on a clash.
+std::string randomName(int retry = 0);
 // Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+
 bool validName(const std::string& name);
 

@@ -399,7 +399,7 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   if (::rename(staging.path().c_str(), dest.c_str()) < 0)
     return failErrno("create container directory `" + dest + "`");
   staging.release();
-  if (auto st = cs.add(r); !st) {
+  if (auto st = cs.add(r, opt.name.empty()); !st) {
     (void)removeAll(dest);
     return fail(std::move(st).error());
   }

@@ -186,17 +186,20 @@ run strata image inspect bb
 assert_eq 125 "$status" "bb (used by no container) survived system prune -a"
 check_ok "after system prune -a"
 
-note "container prune removes stopped containers only"
+note "container prune removes stopped containers only (120 unnamed ones, whose generated names never clash, among them)"
 ok strata create --name c2 --network none app:1 true
 c2=$out
+for i in $(seq 1 120); do strata create --network none app:1 true >/dev/null || fail "unnamed create $i failed"; done
+assert_eq "" "$(strata ps -a --format '{{.Names}}' | sort | uniq -d)" "two containers got the same generated name"
 printf 'n\n' >"$E2E_TMP/no"
 run_in "$E2E_TMP/no" strata container prune
 assert_contains "$out" "WARNING! This will remove all stopped containers.
 Are you sure you want to continue? [y/N]"
 ok strata inspect c2
 ok strata container prune -f
-assert_contains "$out" "Deleted Containers:
-$c2"
+assert_contains "$out" "Deleted Containers:"
+assert_contains "$out" "$c2"
+assert_eq 121 "$(grep -cE '^[0-9a-f]{64}$' <<<"$out")" "container prune: the removed IDs"
 assert_contains "$out" "Total reclaimed space:"
 ok strata inspect running
 run strata inspect c2
