@@ -335,22 +335,27 @@ Result<std::vector<Pending>> Loader::ociLayout() {
 }
 
 // Records each image and says what Docker says.
+// Records every image of the archive with one update of the index, and says what Docker says:
+// a tag that moves from another image renames that one to the empty string.
 Result<LoadResult> recordAll(store::Store& s, const std::vector<Pending>& pending) {
   LoadResult res;
+  std::map<std::string, oci::Digest> owner;  // fully qualified tag -> image, as records are added
+  for (const auto& r : TRY(s.images()))
+    for (const auto& t : r.tags) owner[t] = r.id;
+  std::vector<image::NewRecord> records;
   for (const auto& p : pending) {
-    std::vector<store::ImageRecord> before = TRY(s.images());
-    TRY(image::recordImage(s, p.config, p.manifest, p.tags));
+    records.push_back({p.config, p.manifest, p.tags});
     for (const auto& t : p.tags) {
       const std::string full = t.str();
-      for (const auto& r : before)
-        if (r.id != p.config && std::find(r.tags.begin(), r.tags.end(), full) != r.tags.end())
-          res.lines.push_back("The image " + t.familiar() +
-                              " already exists, renaming the old one with ID " + r.id.str() +
-                              " to empty string");
+      if (auto it = owner.find(full); it != owner.end() && it->second != p.config)
+        res.lines.push_back("The image " + t.familiar() + " already exists, renaming the old one with ID " +
+                            it->second.str() + " to empty string");
+      owner[full] = p.config;
       res.lines.push_back("Loaded image: " + t.familiar());
     }
     if (p.tags.empty()) res.lines.push_back("Loaded image ID: " + p.config.str());
   }
+  TRYV(image::recordImages(s, records));
   return res;
 }
 

@@ -153,38 +153,56 @@ static void moveTag(std::vector<ImageRecord>& recs, const std::string& tag, cons
   }
 }
 
+namespace {
+
+// Adds (or finds) the record of configDigest in recs and points tags and repoDigests at it.
+ImageRecord& applyRecord(std::vector<ImageRecord>& recs, const oci::Digest& configDigest,
+                         const oci::Digest& manifestDigest, const std::vector<oci::Reference>& tags,
+                         const std::vector<std::string>& repoDigests,
+                         const std::optional<oci::Digest>& parent, const std::string& now) {
+  auto it = std::find_if(recs.begin(), recs.end(), [&](const ImageRecord& r) { return r.id == configDigest; });
+  if (it == recs.end()) {
+    ImageRecord r;
+    r.id = configDigest;
+    r.manifest = manifestDigest;
+    r.added = now;
+    r.parent = parent;
+    recs.push_back(std::move(r));
+    it = std::prev(recs.end());
+  }
+  for (const auto& t : tags) {
+    std::string q = t.str();
+    moveTag(recs, q, configDigest);
+    if (!hasTag(*it, q)) it->tags.push_back(q);
+    it->lastTagTime = now;
+  }
+  for (const auto& d : repoDigests)
+    if (std::find(it->digests.begin(), it->digests.end(), d) == it->digests.end()) it->digests.push_back(d);
+  return *it;
+}
+
+}  // namespace
+
 Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest,
                                 const oci::Digest& manifestDigest,
                                 const std::vector<oci::Reference>& tags,
                                 const std::vector<std::string>& repoDigests,
                                 const std::optional<oci::Digest>& parent) {
   ImageRecord saved;
-  std::string now = nowRfc3339Nano();
+  const std::string now = nowRfc3339Nano();
   TRYV(s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
-    auto it = std::find_if(recs.begin(), recs.end(),
-                           [&](const ImageRecord& r) { return r.id == configDigest; });
-    if (it == recs.end()) {
-      ImageRecord r;
-      r.id = configDigest;
-      r.manifest = manifestDigest;
-      r.added = now;
-      r.parent = parent;
-      recs.push_back(std::move(r));
-      it = std::prev(recs.end());
-    }
-    for (const auto& t : tags) {
-      std::string q = t.str();
-      moveTag(recs, q, configDigest);
-      if (!hasTag(*it, q)) it->tags.push_back(q);
-      it->lastTagTime = now;
-    }
-    for (const auto& d : repoDigests)
-      if (std::find(it->digests.begin(), it->digests.end(), d) == it->digests.end())
-        it->digests.push_back(d);
-    saved = *it;
+    saved = applyRecord(recs, configDigest, manifestDigest, tags, repoDigests, parent, now);
     return {};
   }));
   return saved;
+}
+
+Status recordImages(store::Store& s, const std::vector<NewRecord>& images) {
+  const std::string now = nowRfc3339Nano();
+  return s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
+    for (const auto& n : images) applyRecord(recs, n.configDigest, n.manifestDigest, n.tags, {}, std::nullopt, now);
+    return {};
+  });
 }
 
 Status tag(store::Store& s, const ImageRecord& image, const oci::Reference& ref) {

@@ -59,6 +59,15 @@ Result<store::ImageRecord> recordImage(store::Store& s, const oci::Digest& confi
                                        const std::vector<std::string>& repoDigests = {},
                                        const std::optional<oci::Digest>& parent = std::nullopt);
 
+// As recordImage for several images, saved together (one read and one write of the index,
+// whatever their number; load records a whole archive this way). Later entries' tags win.
+struct NewRecord {
+  oci::Digest configDigest;
+  oci::Digest manifestDigest;
+  std::vector<oci::Reference> tags;
+};
+Status recordImages(store::Store& s, const std::vector<NewRecord>& images);
+
 // Points tag at the image. A tag held by another image moves.
 Status tag(store::Store& s, const store::ImageRecord& image, const oci::Reference& tag);
 
