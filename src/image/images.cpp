@@ -46,7 +46,10 @@ static const ImageRecord* findByReference(const std::vector<ImageRecord>& recs,
 }
 
 Result<ImageRecord> resolve(const store::Store& s, std::string_view arg) {
-  std::vector<ImageRecord> recs = TRY(s.images());
+  return resolveIn(TRY(s.images()), arg);
+}
+
+Result<ImageRecord> resolveIn(const std::vector<ImageRecord>& recs, std::string_view arg) {
   auto ref = oci::Reference::parse(arg);
   if (ref) {
     if (const ImageRecord* r = findByReference(recs, *ref)) return *r;
@@ -252,76 +255,85 @@ static size_t repositoryCount(const std::vector<std::string>& tags) {
   return repos.size();
 }
 
+namespace {
+
+// The chain IDs of every image, and for each chain ID how many images stack their layers so.
+struct Chains {
+  std::map<oci::Digest, std::vector<oci::Digest>> of;
+  std::map<oci::Digest, size_t> users;
+};
+
+// One argument of rmi applied to recs: its lines, or an error (found before anything changes).
+Status removeOne(std::vector<ImageRecord>& recs, const std::string& arg, const RemoveOptions& opt,
+                 const std::vector<oci::Digest>& inUse, Chains& chains, std::vector<std::string>& out) {
+  auto used = [&](const oci::Digest& d) { return std::find(inUse.begin(), inUse.end(), d) != inUse.end(); };
+  const ImageRecord target = TRY(resolveIn(recs, arg));
+  auto ref = oci::Reference::parse(arg);
+  const bool byName = ref && findByReference(recs, *ref) != nullptr;
+  auto it = std::find_if(recs.begin(), recs.end(), [&](const ImageRecord& r) { return r.id == target.id; });
+  if (byName) {
+    std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
+    bool lastName = it->tags.size() + it->digests.size() <= 1;
+    if (lastName && used(it->id) && !opt.force)
+      return failInvalid("conflict: unable to remove repository reference \"" + arg +
+                         "\" (must force) - container is using its referenced image " + shortId(it->id));
+    std::erase(it->tags, name);
+    std::erase(it->digests, name);
+    out.push_back("Untagged: " + (ref->digest ? familiarTag(name) : ref->familiar()));
+    if (!it->tags.empty() || (!it->digests.empty() && !ref->digest)) return {};
+    // Last tag gone: the image's digest references go with it, then the image.
+    for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
+    it->digests.clear();
+    if (used(it->id)) return {};  // forced: keep the image (dangling) for its container
+  } else {
+    if (used(it->id) && !opt.force)
+      return failInvalid("conflict: unable to delete " + shortId(it->id) +
+                         " (cannot be forced) - image is being used by a container");
+    if (repositoryCount(it->tags) > 1 && !opt.force)
+      return failInvalid("conflict: unable to delete " + shortId(it->id) +
+                         " (must be forced) - image is referenced in multiple repositories");
+    if (used(it->id))
+      return failInvalid("conflict: unable to delete " + shortId(it->id) + " - image is being used by a container");
+    for (const auto& t : it->tags) out.push_back("Untagged: " + familiarTag(t));
+    for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
+  }
+  out.push_back("Deleted: " + it->id.str());
+  const std::vector<oci::Digest>& ids = chains.of.at(it->id);
+  recs.erase(it);
+  // Layers no remaining image stacks the same way go too, top first (Docker's lines).
+  for (auto c = ids.rbegin(); c != ids.rend(); ++c)
+    if (--chains.users[*c] == 0) out.push_back("Deleted: " + c->str());
+  return {};
+}
+
+}  // namespace
+
 Result<RemoveResult> remove(store::Store& s, const std::vector<std::string>& args,
                             const RemoveOptions& opt) {
   RemoveResult result;
-  std::vector<std::string>& lines = result.lines;
-  std::vector<std::string>& errors = result.errors;
   // Containers are added under this lock after checking that their image exists.
   FileLock containersGuard = TRY(FileLock::acquire(s.layout().containersLock(), FileLock::Mode::Exclusive));
-  std::vector<oci::Digest> inUse = TRY(imagesInUse(s));
-  auto used = [&](const oci::Digest& d) {
-    return std::find(inUse.begin(), inUse.end(), d) != inUse.end();
-  };
-  for (const auto& arg : args) {
-    auto target = resolve(s, arg);
-    if (!target) {
-      errors.push_back(target.error().what());
-      continue;
+  const std::vector<oci::Digest> inUse = TRY(imagesInUse(s));
+  // All arguments in one update of the index, each as if alone: one that fails changes nothing.
+  TRYV(s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
+    result.lines.clear();
+    result.errors.clear();
+    Chains chains;
+    for (const auto& r : recs) {
+      auto& ids = chains.of[r.id] = TRY(imageChainIds(s, r.id));
+      for (const auto& c : ids) ++chains.users[c];
     }
-    auto ref = oci::Reference::parse(arg);
-    bool byName = ref && findByReference(TRY(s.images()), *ref) != nullptr;
-    std::vector<std::string> out;
-    Status st = s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
-      out.clear();
-      auto it = std::find_if(recs.begin(), recs.end(),
-                             [&](const ImageRecord& r) { return r.id == target->id; });
-      if (it == recs.end()) return failInvalid("No such image: " + arg);
-      if (byName) {
-        std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
-        bool lastName = it->tags.size() + it->digests.size() <= 1;
-        if (lastName && used(it->id) && !opt.force)
-          return failInvalid("conflict: unable to remove repository reference \"" + arg +
-                             "\" (must force) - container is using its referenced image " +
-                             shortId(it->id));
-        std::erase(it->tags, name);
-        std::erase(it->digests, name);
-        out.push_back("Untagged: " + (ref->digest ? familiarTag(name) : ref->familiar()));
-        if (!it->tags.empty() || (!it->digests.empty() && !ref->digest)) return {};
-        // Last tag gone: the image's digest references go with it, then the image.
-        for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
-        it->digests.clear();
-        if (used(it->id)) return {};  // forced: keep the image (dangling) for its container
-      } else {
-        if (used(it->id) && !opt.force)
-          return failInvalid("conflict: unable to delete " + shortId(it->id) +
-                             " (cannot be forced) - image is being used by a container");
-        if (repositoryCount(it->tags) > 1 && !opt.force)
-          return failInvalid("conflict: unable to delete " + shortId(it->id) +
-                             " (must be forced) - image is referenced in multiple repositories");
-        if (used(it->id)) return failInvalid("conflict: unable to delete " + shortId(it->id) +
-                                            " - image is being used by a container");
-        for (const auto& t : it->tags) out.push_back("Untagged: " + familiarTag(t));
-        for (const auto& d : it->digests) out.push_back("Untagged: " + familiarTag(d));
+    for (const auto& arg : args) {
+      std::vector<std::string> out;
+      if (Status st = removeOne(recs, arg, opt, inUse, chains, out); !st) {
+        result.errors.push_back(st.error().what());
+        continue;
       }
-      out.push_back("Deleted: " + it->id.str());
-      std::vector<oci::Digest> chains = TRY(imageChainIds(s, it->id));
-      recs.erase(it);
-      // Layers no remaining image stacks the same way go too, top first (Docker's lines).
-      std::set<oci::Digest> kept;
-      for (const auto& r : recs)
-        for (const auto& c : TRY(imageChainIds(s, r.id))) kept.insert(c);
-      for (auto c = chains.rbegin(); c != chains.rend(); ++c)
-        if (!kept.count(*c)) out.push_back("Deleted: " + c->str());
-      return {};
-    });
-    if (!st) {
-      errors.push_back(st.error().what());
-      continue;
+      result.lines.insert(result.lines.end(), out.begin(), out.end());
     }
-    lines.insert(lines.end(), out.begin(), out.end());
-  }
-  if (opt.prune && !lines.empty()) result.reclaimed = TRY(s.collectGarbage());
+    return {};
+  }));
+  if (opt.prune && !result.lines.empty()) result.reclaimed = TRY(s.collectGarbage());
   return result;
 }
 

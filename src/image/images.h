@@ -18,6 +18,8 @@ namespace strata::image {
 // image ID ("sha256:abc...", "abc1"). Errors: "No such image: ARG"; an ambiguous ID prefix and a
 // malformed reference are errors naming the argument.
 Result<store::ImageRecord> resolve(const store::Store& s, std::string_view arg);
+// As resolve, among recs.
+Result<store::ImageRecord> resolveIn(const std::vector<store::ImageRecord>& recs, std::string_view arg);
 
 // The manifest and config of a stored image, parsed.
 struct Loaded {
