@@ -139,40 +139,50 @@ std::string probe(const std::string& dir) {
   return out.str();
 }
 
+// Forks a child that runs prepare (it returns why it failed, or nothing) and then probe, and
+// returns what probe reported there ("<check> <errno>" lines, parsed). A child that fails, or
+// does not exit 0, is a test failure.
+std::map<std::string, int> probeInChild(const std::function<std::string()>& prepare,
+                                        const std::function<std::string()>& probe) {
+  int p[2];
+  EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    std::string r = prepare();
+    const int code = r.empty() ? 0 : 12;
+    if (r.empty()) r = probe();
+    (void)!::write(p[1], r.data(), r.size());
+    ::_exit(code);
+  }
+  ::close(p[1]);
+  UniqueFd rd(p[0]);
+  std::string text = readAll(rd.get()).value_or("");
+  int st = 0;
+  EXPECT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st << ": " << text;
+  std::map<std::string, int> got;
+  std::istringstream in(text);
+  for (std::string name; in >> name;) in >> got[name];
+  return got;
+}
+
 TEST(Seccomp, DefaultProfileRefusesWhatDockerRefuses) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "needs root (the probes are meant to fail for lack of "
                     "seccomp, not of privilege)";
   auto tmp = TempDir::create("/tmp", "strata-seccomp-test-");
   ASSERT_TRUE(tmp) << tmp.error().what();
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(p[0]);
-    // A private mount namespace, so that a mount the filter failed to stop stays in the child.
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))
-      ::_exit(10);
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(11);
-    if (auto s = loadDefault(); !s) {
-      std::string m = "load " + s.error().what();
-      (void)!::write(p[1], m.data(), m.size());
-      ::_exit(12);
-    }
-    std::string r = probe(tmp->path());
-    (void)!::write(p[1], r.data(), r.size());
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  UniqueFd rd(p[0]);
-  std::string text = readAll(rd.get()).value_or("");
-  int st = 0;
-  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st << ": " << text;
-
-  std::map<std::string, int> got;
-  std::istringstream in(text);
-  for (std::string name; in >> name;) in >> got[name];
+  const std::map<std::string, int> got = probeInChild(
+      [] {
+        // A private mount namespace, so that a mount the filter failed to stop stays in the child.
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))
+          return std::string("private mount namespace");
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return std::string("no_new_privs");
+        if (auto st = loadDefault(); !st) return "load " + st.error().what();
+        return std::string();
+      },
+      [&] { return probe(tmp->path()); });
 
   const std::map<std::string, int> want = {
       {"getpid", 0},
@@ -223,7 +233,7 @@ TEST(Seccomp, DefaultProfileRefusesWhatDockerRefuses) {
   };
   for (const auto& [name, e] : want) {
     auto it = got.find(name);
-    ASSERT_NE(it, got.end()) << name << " missing from:\n" << text;
+    ASSERT_NE(it, got.end()) << name << " missing from the " << got.size() << " checks the child reported";
     EXPECT_EQ(it->second, e) << name << ": got " << std::strerror(it->second) << ", want "
                              << std::strerror(e);
   }
@@ -262,27 +272,13 @@ std::map<std::string, int> underProfile(const std::string& json, uint64_t caps,
   auto program = compile(*profile, caps);
   EXPECT_TRUE(program) << program.error().what();
   if (!program) return {};
-  int p[2];
-  EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(p[0]);
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(11);
-    if (!load(*program)) ::_exit(12);
-    std::string r = probe();
-    (void)!::write(p[1], r.data(), r.size());
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  UniqueFd rd(p[0]);
-  std::string text = readAll(rd.get()).value_or("");
-  int st = 0;
-  EXPECT_EQ(::waitpid(pid, &st, 0), pid);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st << ": " << text;
-  std::map<std::string, int> got;
-  std::istringstream in(text);
-  for (std::string name; in >> name;) in >> got[name];
-  return got;
+  return probeInChild(
+      [&] {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return std::string("no_new_privs");
+        if (auto st = load(*program); !st) return "load " + st.error().what();
+        return std::string();
+      },
+      probe);
 }
 
 std::string line(const char* name, int e) {
