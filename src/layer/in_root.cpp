@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,6 +92,33 @@ Result<std::vector<std::string>> listDir(int dirfd, const std::string& display) 
 
 std::string procPathAt(int dirfd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+}
+
+Result<std::vector<std::string>> xattrNames(const std::string& path, const std::string& display) {
+  std::string list;
+  for (;;) {
+    ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+    if (len < 0) {
+      if (errno == ENOTSUP) return std::vector<std::string>{};
+      return failErrno("list xattrs of `" + display + "`");
+    }
+    if (len == 0) return std::vector<std::string>{};
+    list.resize(static_cast<size_t>(len));
+    len = ::llistxattr(path.c_str(), list.data(), list.size());
+    if (len >= 0) {
+      list.resize(static_cast<size_t>(len));
+      break;
+    }
+    if (errno != ERANGE) return failErrno("list xattrs of `" + display + "`");
+  }
+  std::vector<std::string> names;
+  for (size_t pos = 0; pos < list.size();) {
+    size_t end = list.find('\0', pos);
+    if (end == std::string::npos) end = list.size();
+    if (end > pos) names.emplace_back(list, pos, end - pos);
+    pos = end + 1;
+  }
+  return names;
 }
 
 }  // namespace strata::layer::detail

@@ -37,4 +37,8 @@ Result<std::vector<std::string>> listDir(int dirfd, const std::string& display);
 // name inside the directory held by dirfd (which may be an O_PATH fd).
 std::string procPathAt(int dirfd, const std::string& name);
 
+// Names of the extended attributes of path (not following a final symlink), in the order the
+// file system lists them; none where the file system has no xattrs. Errors name display.
+Result<std::vector<std::string>> xattrNames(const std::string& path, const std::string& display);
+
 }  // namespace strata::layer::detail

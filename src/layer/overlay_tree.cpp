@@ -17,35 +17,9 @@ namespace {
 constexpr std::string_view kOverlayPrefix = "trusted.overlay.";
 constexpr std::string_view kOpaque = "trusted.overlay.opaque";
 
-Result<std::vector<std::string>> xattrNames(const std::string& path, const std::string& display) {
-  std::string list;
-  for (;;) {
-    ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
-    if (len < 0) {
-      if (errno == ENOTSUP) return std::vector<std::string>{};
-      return failErrno("list xattrs of `" + display + "`");
-    }
-    list.resize(static_cast<size_t>(len));
-    len = ::llistxattr(path.c_str(), list.data(), list.size());
-    if (len >= 0) {
-      list.resize(static_cast<size_t>(len));
-      break;
-    }
-    if (errno != ERANGE) return failErrno("list xattrs of `" + display + "`");
-  }
-  std::vector<std::string> names;
-  for (size_t pos = 0; pos < list.size();) {
-    size_t end = list.find('\0', pos);
-    if (end == std::string::npos) end = list.size();
-    if (end > pos) names.emplace_back(list, pos, end - pos);
-    pos = end + 1;
-  }
-  return names;
-}
-
 // false: the entry needs its overlay (metacopy, redirect).
 Result<bool> cleanEntry(const std::string& path, const std::string& display) {
-  for (const std::string& name : TRY(xattrNames(path, display))) {
+  for (const std::string& name : TRY(detail::xattrNames(path, display))) {
     if (!name.starts_with(kOverlayPrefix) || name == kOpaque) continue;
     if (name == "trusted.overlay.metacopy" || name == "trusted.overlay.redirect") return false;
     if (::lremovexattr(path.c_str(), name.c_str()) < 0 && errno != ENODATA)

@@ -271,30 +271,8 @@ Status Walker::writeFileData(int dirfd, const std::string& name, const std::stri
 // All xattrs but overlayfs's own, in name order (the output is reproducible).
 Status Walker::addXattrs(int dirfd, const std::string& name, const std::string& rel) {
   std::string proc = detail::procPathAt(dirfd, name);
-  std::string list;
-  for (;;) {
-    ssize_t len = ::llistxattr(proc.c_str(), nullptr, 0);
-    if (len < 0) {
-      if (errno == ENOTSUP) return {};
-      return failErrno("list xattrs of `" + rel + "`");
-    }
-    if (len == 0) return {};
-    list.resize(static_cast<size_t>(len));
-    len = ::llistxattr(proc.c_str(), list.data(), list.size());
-    if (len >= 0) {
-      list.resize(static_cast<size_t>(len));
-      break;
-    }
-    if (errno != ERANGE) return failErrno("list xattrs of `" + rel + "`");
-  }
-  std::vector<std::string> names;
-  for (size_t pos = 0; pos < list.size();) {
-    size_t end = list.find('\0', pos);
-    if (end == std::string::npos) end = list.size();
-    std::string key = list.substr(pos, end - pos);
-    if (!key.empty() && !key.starts_with(kOverlayXattrPrefix)) names.push_back(std::move(key));
-    pos = end + 1;
-  }
+  std::vector<std::string> names = TRY(detail::xattrNames(proc, rel));
+  std::erase_if(names, [](const std::string& key) { return key.starts_with(kOverlayXattrPrefix); });
   std::sort(names.begin(), names.end());
   std::string value;
   for (const auto& key : names) {
