@@ -1,4 +1,4 @@
-// Incremental SHA-256 (OpenSSL EVP; uses the CPU's SHA extensions where present).
+// Incremental SHA-256 (OpenSSL's implementation; uses the CPU's SHA extensions where present).
 #pragma once
 
 #include <memory>

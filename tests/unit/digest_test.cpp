@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/sha256.h"
+
 namespace strata::oci {
 namespace {
 
@@ -69,6 +71,22 @@ TEST(Digest, IsSha256Hex) {
   EXPECT_FALSE(isSha256Hex(kEmpty + "0"));
   EXPECT_FALSE(isSha256Hex(std::string(64, 'A')));
   EXPECT_FALSE(isSha256Hex(""));
+}
+
+// FIPS 180-2's long test vector (a million 'a'), fed in uneven pieces that cross block
+// boundaries, and in one piece.
+TEST(Digest, Sha256IncrementalMatchesOneShot) {
+  const std::string million(1000000, 'a');
+  const std::string expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+  Sha256 h;
+  size_t off = 0;
+  for (size_t piece = 1; off < million.size(); piece = piece * 3 + 1) {
+    size_t n = std::min(piece % 4099, million.size() - off);
+    h.update(million.data() + off, n);
+    off += n;
+  }
+  EXPECT_EQ(h.hex(), expected);
+  EXPECT_EQ(Sha256::hexOf(million), expected);
 }
 
 }  // namespace
