@@ -48,14 +48,23 @@ stress: deps build
 	@E2E_STRESS=1 E2E_TIMEOUT=1800 bash tests/e2e/run.sh crash
 	@$(MAKE) --no-print-directory fuzz
 
-# Each fuzz target for FUZZ_SECONDS over its corpus (tests/fuzz/corpus/<name>), built with ASan
-# and UBSan in build-sanitize/; a crash or a sanitizer report stops it with the input saved.
+# Each fuzz target for FUZZ_SECONDS under clang's coverage-guided libFuzzer with ASan and UBSan
+# (built in build-libfuzzer/), starting from its corpus (tests/fuzz/corpus/<name>); new inputs
+# go to build-libfuzzer/corpus-<name>, so the kept corpus is only added to by hand; the log of
+# each run is build-libfuzzer/<name>.log. A crash or a sanitizer
+# report stops the run with the input saved as build-libfuzzer/crash-*.
 FUZZ_SECONDS ?= 600
-fuzz: deps
-	@$(MAKE) --no-print-directory build SANITIZE=1
-	@for f in build-sanitize/*_fuzz; do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	@cmake -S . -B build-libfuzzer -DCMAKE_CXX_COMPILER=clang++-16 -DSTRATA_FUZZ_ENGINE=libfuzzer >/dev/null
+	@cmake --build build-libfuzzer -j $(JOBS)
+	@for f in build-libfuzzer/*_fuzz; do n=$$(basename $$f _fuzz); echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  rm -rf build-libfuzzer/corpus-$$n && mkdir -p build-libfuzzer/corpus-$$n && \
 	  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$(basename $$f _fuzz) || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-libfuzzer/ -print_final_stats=1 \
+	    build-libfuzzer/corpus-$$n tests/fuzz/corpus/$$n >build-libfuzzer/$$n.log 2>&1 \
+	  || { tail -40 build-libfuzzer/$$n.log; exit 1; }; \
+	  grep -E "^(Done|stat::number_of_executed_units|stat::new_units_added)|cov: " build-libfuzzer/$$n.log | tail -3; done
 
 bench: deps build
 	@bash bench/run.sh

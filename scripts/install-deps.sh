@@ -7,8 +7,14 @@ build_pkgs=(cmake g++ make pkg-config libarchive-dev nlohmann-json3-dev libzstd-
 # nftables (or iptables) is what strata's bridge networks run at runtime; iproute2 the tests' `ip`.
 peer_pkgs=(python3 docker.io docker-registry skopeo umoci busybox-static debootstrap jq tar gzip apache2-utils curl time
   nftables iptables iproute2)
+# make fuzz: clang's libFuzzer with libc++ (see STRATA_FUZZ_ENGINE in CMakeLists.txt).
+fuzz_pkgs=(clang-16 libclang-rt-16-dev libc++-16-dev libc++abi-16-dev)
 want=("${build_pkgs[@]}")
-[ "${1:-}" = "--build-only" ] || want+=("${peer_pkgs[@]}")
+case "${1:-}" in
+  --build-only) ;;
+  --fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  *) want+=("${peer_pkgs[@]}") ;;
+esac
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

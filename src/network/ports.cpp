@@ -102,7 +102,9 @@ struct AddrKey {
   int family = 0;
   std::array<uint8_t, 16> bytes{};
   std::string text;
-  auto operator<=>(const AddrKey&) const = default;
+  bool operator<(const AddrKey& o) const {
+    return std::tie(family, bytes, text) < std::tie(o.family, o.bytes, o.text);
+  }
 };
 
 struct Row {
