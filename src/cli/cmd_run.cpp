@@ -57,6 +57,7 @@ void defineCreateFlags(FlagSet& f, RunFlags& r) {
   f.string("stop-signal", 0, &o.stopSignal, "Signal to stop a container");
   f.boolean("tty", 't', &o.tty, "Allocate a pseudo-TTY");
   f.string("user", 'u', &o.user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  f.string("userns", 0, &o.userns, "User namespace to use (host, or auto: a range of /etc/subuid)");
   f.list("volume", 'v', &o.volumes, "Bind mount a volume");
   f.string("workdir", 'w', &o.workdir, "Working directory inside the container");
 }

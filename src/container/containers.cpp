@@ -27,7 +27,7 @@ Result<FileLock> Containers::lock() const {
   return FileLock::acquire(store_.layout().containersLock(), FileLock::Mode::Exclusive);
 }
 
-Status Containers::add(Record& r, bool generatedName) {
+Status Containers::add(Record& r, bool generatedName, const std::optional<IdPool>& idPool) {
   FileLock guard = TRY(lock());
   const std::vector<Record> others = TRY(list());
   auto taken = [&](const std::string& name) {
@@ -45,6 +45,16 @@ Status Containers::add(Record& r, bool generatedName) {
   const auto images = TRY(store_.images());
   if (std::none_of(images.begin(), images.end(), [&](const store::ImageRecord& i) { return i.id == r.image; }))
     return failInvalid("No such image: " + r.image.str() + " (removed while the container was created)");
+  if (idPool) {
+    std::vector<runtime::IdMapping> used;
+    for (const auto& other : others)
+      if (other.idMapping) used.push_back(*other.idMapping);
+    r.idMapping = lowestFreeBlock(*idPool, used);
+    if (!r.idMapping)
+      return failInvalid("--userns=auto: every block of " + std::to_string(kUsernsSize) +
+                         " subordinate ids of user \"" + std::string(kSubIdUser) +
+                         "\" in /etc/subuid and /etc/subgid is taken by a container");
+  }
   Paths p = paths(r.id);
   TRYV(writeFileReplace(p.state(), stateToJson(State{}).dump()));
   return writeFileAtomic(p.record(), recordToJson(r).dump(1));

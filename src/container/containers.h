@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "container/id_ranges.h"
 #include "container/record.h"
 #include "store/store.h"
 #include "util/lock.h"
@@ -41,8 +42,10 @@ class Containers {
   // \"<id>\". You have to remove (or rename) that container to be able to reuse that name.").
   // The directory must have been prepared by the caller under dir of paths(r.id). With
   // generatedName, r.name came from randomName() and a taken one is replaced by another (as
-  // Docker does, with a digit appended after the first retry) instead of failing.
-  Status add(Record& r, bool generatedName = false);
+  // Docker does, with a digit appended after the first retry) instead of failing. With idPool
+  // (--userns=auto), r.idMapping becomes the lowest block of it no other container has, chosen
+  // under the same lock, so two creates never share ids.
+  Status add(Record& r, bool generatedName = false, const std::optional<IdPool>& idPool = {});
   Result<Record> load(const std::string& id) const;
   // Finds a container by full ID, unique ID prefix or name ("/name" or "name"). Error:
   // "No such container: ARG".

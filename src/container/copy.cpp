@@ -108,6 +108,7 @@ Result<ContainerFs> containerFs(const Containers& cs, const Record& r,
                                 const std::string& shownName) {
   ContainerFs c;
   c.name = shownName;
+  c.userns = r.idMapping;
   State st = TRY(cs.state(r.id));
   bool live = st.status == RunStatus::Running || st.status == RunStatus::Paused ||
               st.status == RunStatus::Restarting;

@@ -49,6 +49,9 @@ struct ContainerFs {
   std::vector<runtime::Mount> mounts;
   std::string tmpDir;
   FileLock tmpGuard;  // the store's ingest guard: garbage collection leaves tmpDir alone
+  // --userns=auto: the copy runs as the root of the container's user namespace (joined, or made
+  // anew for a stopped one, whose layers are then idmapped), so ids are the container's.
+  std::optional<runtime::IdMapping> userns;
 };
 
 // The ContainerFs of r: its pid while it runs, else its layers (specFor) and the store's tmp.

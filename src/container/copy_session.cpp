@@ -18,6 +18,8 @@
 #include "container/copy_internal.h"
 #include "layer/in_root.h"
 #include "runtime/mounts_internal.h"
+#include "runtime/runtime.h"
+#include "runtime/userns_internal.h"
 #include "util/fs.h"
 
 namespace strata::container::detail {
@@ -62,8 +64,10 @@ Result<UniqueFd> enterRunning(pid_t pid) {
 }
 
 // Mounts a stopped container's layers on mountPoint in a private mount namespace: writable with
-// its upper dir, or read-only with the upper dir as the top lower layer. Then its binds.
-Result<UniqueFd> mountLayers(const ContainerFs& c, const std::string& mountPoint, bool writable) {
+// its upper dir, or read-only with the upper dir as the top lower layer (idmapped through
+// userns when the container has one). Then its binds.
+Result<UniqueFd> mountLayers(const ContainerFs& c, const std::string& mountPoint, bool writable,
+                             int userns) {
   if (::unshare(CLONE_NEWNS) < 0) return failErrno("unshare the mount namespace");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     return failErrno("make / private");
@@ -74,7 +78,13 @@ Result<UniqueFd> mountLayers(const ContainerFs& c, const std::string& mountPoint
     if (!c.layers.upperDir.empty()) o.lowerDirs.push_back(c.layers.upperDir);
     o.lowerDirs.insert(o.lowerDirs.end(), c.layers.lowerDirs.begin(), c.layers.lowerDirs.end());
   }
-  if (o.lowerDirs.size() == 1 && o.upperDir.empty()) {  // overlayfs wants two layers then
+  // What is made in the idmapped layers (mount points) belongs to the container's root.
+  std::optional<runtime::detail::ContainerRootFsIds> asContainerRoot;
+  if (c.userns) {
+    asContainerRoot.emplace(TRY(runtime::detail::ContainerRootFsIds::become(*c.userns)));
+    TRYV(runtime::detail::mountIdmappedOverlay(o, mountPoint,
+                                               runtime::detail::idmapTargets(c.layers), userns));
+  } else if (o.lowerDirs.size() == 1 && o.upperDir.empty()) {  // overlayfs wants two layers then
     if (::mount(o.lowerDirs[0].c_str(), mountPoint.c_str(), nullptr, MS_BIND, nullptr) < 0)
       return failErrno("bind mount " + o.lowerDirs[0]);
     if (::mount(nullptr, mountPoint.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) <
@@ -106,8 +116,22 @@ Result<View> prepareView(const ContainerFs& c) {
 }
 
 Result<UniqueFd> openContainerRoot(const ContainerFs& c, const View& v, bool writable) {
-  if (c.pid > 0) return enterRunning(c.pid);
-  return mountLayers(c, v.mountPoint, writable);
+  UniqueFd userns;
+  if (c.userns && c.pid > 0) {
+    userns = TRY(openFile("/proc/" + std::to_string(c.pid) + "/ns/user", O_RDONLY));
+  } else if (c.userns) {
+    userns = TRY(runtime::newUserNamespace(*c.userns));
+  }
+  UniqueFd root;
+  if (c.pid > 0) {
+    root = TRY(enterRunning(c.pid));
+  } else {
+    root = TRY(mountLayers(c, v.mountPoint, writable, userns.get()));
+  }
+  // Host root's ids are not mapped in the idmapped layers: the copy reads and writes as the
+  // container's root, so files get and show the container's ids.
+  if (userns) TRYV(runtime::enterUserNamespace(userns.get()));
+  return root;
 }
 
 }  // namespace strata::container::detail

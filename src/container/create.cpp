@@ -315,6 +315,15 @@ Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const
   h.capAdd = opt.capAdd;
   h.capDrop = opt.capDrop;
   h.privileged = opt.privileged;
+  h.usernsMode = opt.userns;
+  if (opt.userns == "auto") {
+    // Docker's rules: both would hand the container the host's own privileges back.
+    if (opt.privileged) return failInvalid("conflicting options: --privileged and --userns=auto");
+    if (opt.network == "host") return failInvalid("conflicting options: --network host and --userns=auto");
+  } else if (!opt.userns.empty() && opt.userns != "host") {
+    return failInvalid("invalid argument \"" + opt.userns +
+                       "\" for \"--userns\" flag: the modes are host and auto");
+  }
   std::string seccompFile;
   for (const auto& o : opt.securityOpt) {
     h.securityOpt.push_back(TRY(inlineSeccompProfile(o)));
@@ -377,6 +386,8 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
     r.hostname = TRY(cs.load(r.host.networkMode.substr(10))).hostname;
   }
   r.name = opt.name.empty() ? randomName() : opt.name;
+  std::optional<IdPool> idPool;
+  if (r.host.usernsMode == "auto") idPool = TRY(loadIdPool());
 
   // Prepare the directory under tmp/, then move it into place: a failed create leaves nothing.
   FileLock tmpGuard = TRY(s.ingestGuard());
@@ -387,10 +398,13 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   TRYV(runtime::writeMountPointLayer(p.init()));
   TRYV(writeFileReplace(p.hostname(), r.hostname + "\n"));
   // hosts and resolv.conf are written for each start (container/networking.h).
+  std::vector<std::string> newVolumes;
   for (auto& b : r.host.binds) {
     if (b.isVolume) {
       if (b.source.empty()) b.source = newContainerId();  // anonymous volume
-      TRYV(mkdirAll(s.layout().root() + "/volumes/" + b.source + "/_data", 0755));
+      std::string data = s.layout().root() + "/volumes/" + b.source + "/_data";
+      if (!pathExists(data)) newVolumes.push_back(data);
+      TRYV(mkdirAll(data, 0755));
     } else if (!pathExists(b.source)) {
       TRYV_CTX(mkdirAll(b.source, 0755), "bind mount source");  // Docker creates it
     }
@@ -399,9 +413,20 @@ Result<Record> create(Containers& cs, const CreateOptions& opt) {
   if (::rename(staging.path().c_str(), dest.c_str()) < 0)
     return failErrno("create container directory `" + dest + "`");
   staging.release();
-  if (auto st = cs.add(r, opt.name.empty()); !st) {
+  if (auto st = cs.add(r, opt.name.empty(), idPool); !st) {
     (void)removeAll(dest);
     return fail(std::move(st).error());
+  }
+  if (r.idMapping) {
+    // A volume made for a container with its own user namespace belongs to its root (its
+    // block is known only now, under the containers lock).
+    for (const std::string& v : newVolumes) {
+      if (::lchown(v.c_str(), r.idMapping->hostUid, r.idMapping->hostGid) < 0) {
+        Error e = Error::fromErrno("chown volume `" + v + "`");
+        (void)cs.remove(r.id);
+        return fail(std::move(e));
+      }
+    }
   }
   return r;
 }
@@ -466,6 +491,7 @@ Result<runtime::Spec> specFor(const Containers& cs, const Record& r) {
   spec.seccomp = sec.seccomp;
   if (sec.seccomp) spec.seccompProfile = sec.seccompProfile;
   spec.noNewPrivileges = sec.noNewPrivileges;
+  spec.userns = r.idMapping;
   // spec.network and the name-service files come from NetworkRun::prepare (networking.h).
   if (r.host.memory > 0) spec.resources.memoryBytes = r.host.memory;
   if (r.host.nanoCpus > 0) spec.resources.cpuQuotaUs = r.host.nanoCpus * spec.resources.cpuPeriodUs / 1000000000;

@@ -29,6 +29,7 @@ struct CreateOptions {
   std::vector<std::string> capAdd, capDrop;  // --cap-add, --cap-drop
   std::vector<std::string> securityOpt;      // --security-opt
   bool privileged = false;                   // --privileged
+  std::string userns;                        // --userns: "" or "host", or "auto"
   std::string memory, cpus, restart = "no", stopSignal;
   int64_t pidsLimit = 0;
   bool tty = false, interactive = false, readOnly = false, autoRemove = false, init = false;
@@ -37,7 +38,8 @@ struct CreateOptions {
 // Applies options to the image: Docker's rules for entrypoint/cmd (run arguments replace CMD;
 // --entrypoint replaces ENTRYPOINT and drops the image's CMD), env (image env, then --env-file,
 // then -e; PATH defaulted; HOSTNAME set; TERM=xterm with -t), workdir, user, hostname (the short
-// ID by default), limits. Errors name the flag ("invalid argument \"x\" for \"-m\" flag").
+// ID by default), limits, --userns (refused with --privileged and --network host, as Docker
+// does). Errors name the flag ("invalid argument \"x\" for \"-m\" flag").
 // Pure: no store access beyond reading env files.
 Result<Record> compose(const CreateOptions& opt, const image::Loaded& img, const std::string& id);
 
@@ -65,6 +67,8 @@ Result<Security> securityOf(const HostConfig& h);
 
 // Resolves the image, composes the record, prepares the container's directory (writable layer,
 // init layer with mount points, hostname, hosts, resolv.conf, named volumes) and records it.
+// With --userns=auto the container gets the lowest free block of strata's subordinate ids
+// (id_ranges.h), and the named volumes it creates belong to its root.
 Result<Record> create(Containers& cs, const CreateOptions& opt);
 
 // The environment r's processes get: Docker's default PATH when the config has none, HOSTNAME,

@@ -57,6 +57,7 @@ Json recordToJson(const Record& r) {
                          {"CapAdd", r.host.capAdd.empty() ? Json(nullptr) : Json(r.host.capAdd)},
                          {"CapDrop", r.host.capDrop.empty() ? Json(nullptr) : Json(r.host.capDrop)},
                          {"Privileged", r.host.privileged},
+                         {"UsernsMode", r.host.usernsMode},
                          {"SecurityOpt", r.host.securityOpt.empty() ? Json(nullptr) : Json(r.host.securityOpt)},
                          {"Memory", r.host.memory},
                          {"NanoCpus", r.host.nanoCpus},
@@ -66,6 +67,9 @@ Json recordToJson(const Record& r) {
                          {"Init", r.host.init},
                          {"RestartPolicy", Json{{"Name", r.host.restartPolicy},
                                                 {"MaximumRetryCount", r.host.restartMaxRetries}}}};
+  if (const auto& m = r.idMapping) {
+    j["IdMapping"] = Json{{"HostUid", m->hostUid}, {"HostGid", m->hostGid}, {"Size", m->size}};
+  }
   return j;
 }
 
@@ -124,6 +128,7 @@ Result<Record> recordFromJson(std::string_view text) {
     r.host.capDrop = strings("CapDrop");
     r.host.securityOpt = strings("SecurityOpt");
     r.host.privileged = h->value("Privileged", false);
+    r.host.usernsMode = h->value("UsernsMode", "");
     r.host.memory = h->value("Memory", int64_t(0));
     r.host.nanoCpus = h->value("NanoCpus", int64_t(0));
     r.host.pidsLimit = h->value("PidsLimit", int64_t(0));
@@ -135,6 +140,12 @@ Result<Record> recordFromJson(std::string_view text) {
       r.host.restartMaxRetries = p->value("MaximumRetryCount", 0);
     }
   }
+  if (auto m = j.find("IdMapping"); m != j.end() && m->is_object()) {
+    r.idMapping = runtime::IdMapping{m->value("HostUid", uid_t{0}), m->value("HostGid", gid_t{0}),
+                                     m->value("Size", uint32_t{0})};
+  }
+  if (r.host.usernsMode == "auto" && (!r.idMapping || r.idMapping->size == 0))
+    return failInvalid("container record " + r.id + " has --userns=auto but no IdMapping");
   if (r.id.size() != 64) return failInvalid("container record has no valid Id");
   return r;
 }

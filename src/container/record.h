@@ -2,7 +2,8 @@
 // (changed by its monitor), stored under <root>/containers/<id>/.
 //
 //   container.json   the record: Id, Name, Created, Image (config digest), ImageName, Config,
-//                    HostConfig, Path/Args (Docker's inspect names); written at create, rewritten
+//                    HostConfig, Path/Args (Docker's inspect names), IdMapping (--userns=auto:
+//                    HostUid, HostGid, Size); written at create, rewritten
 //                    only by rename
 //   state.json       State: Status, Pid, MonitorPid, ExitCode, OOMKilled, StartedAt, FinishedAt,
 //                    Error; written by the monitor (and by `start`), atomically
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "oci/image.h"
+#include "runtime/spec.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -50,6 +52,7 @@ struct HostConfig {
   bool publishAllPorts = false;           // -P
   std::vector<std::string> capAdd, capDrop;  // as given ("NET_ADMIN", "ALL")
   bool privileged = false;
+  std::string usernsMode;  // --userns as given: "" or "host" (the host's user namespace), "auto"
   // Docker's forms as given: "seccomp=unconfined", "no-new-privileges[=true|false]", ...
   std::vector<std::string> securityOpt;
   int64_t memory = 0;                // bytes, 0 = unlimited
@@ -74,6 +77,9 @@ struct Record {
   bool openStdin = false;  // -i
   std::vector<std::string> path;  // entrypoint+cmd as composed (path[0] is Docker's "Path")
   HostConfig host;
+  // With usernsMode "auto": the host ids of the container's user namespace, chosen at create
+  // (Containers::add) and kept for every start, exec and cp.
+  std::optional<runtime::IdMapping> idMapping;
 };
 
 // A published port while the container runs: container port -> host address and port.

@@ -92,6 +92,13 @@ Status capset(const CapSets& s) {
 
 }  // namespace
 
+Status raiseEffective() {
+  CapSets now = TRY_CTX(capget(), "raise effective capabilities");
+  now.effective = now.permitted;
+  TRYV_CTX(capset(now), "raise effective capabilities");
+  return {};
+}
+
 Result<uint64_t> parse(const std::string& name) {
   std::string n = upper(name);
   if (n == "ALL" || n == "CAP_ALL") return maskUpTo(lastCap());
@@ -132,9 +139,7 @@ Status apply(uint64_t keep, bool nonRootUser) {
   int last = lastCap();
   keep &= maskUpTo(last);
 
-  CapSets now = TRY_CTX(capget(), "apply capabilities");
-  now.effective = now.permitted;
-  TRYV_CTX(capset(now), "apply capabilities: raise effective");
+  TRYV_CTX(raiseEffective(), "apply capabilities");
 
   for (int c = 0; c <= last; ++c) {
     if (keep & (uint64_t{1} << c)) continue;

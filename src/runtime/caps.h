@@ -16,6 +16,10 @@ std::vector<std::string> names(uint64_t set);  // "CAP_CHOWN", ... ascending
 // runs strata in a restricted sandbox may lack some).
 uint64_t available();
 
+// Sets the effective set to the permitted set (a change of fsuid away from 0 clears the file
+// capabilities from the effective set; they stay permitted).
+Status raiseEffective();
+
 // In the container process, after setuid/setgid: drops every capability not in keep from the
 // bounding set, sets permitted = effective = inheritable = keep, clears ambient. Call
 // prctl(PR_SET_KEEPCAPS, 1) before setuid so that a non-root user keeps keep (then ambient is

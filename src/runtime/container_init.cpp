@@ -21,6 +21,7 @@
 #include "runtime/mounts_internal.h"
 #include "runtime/process_internal.h"
 #include "runtime/syscalls_internal.h"
+#include "runtime/userns_internal.h"
 
 namespace strata::runtime::detail {
 
@@ -82,7 +83,7 @@ Status joinNetwork(const std::string& path) {
   return {};
 }
 
-Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
+Result<ExecUser> setupFilesystem(const Spec& spec, int usernsFd, const char*& stage) {
   if (spec.network == NetworkMode::Join) {
     stage = "network";
     TRYV(joinNetwork(spec.joinNetns));
@@ -92,11 +93,19 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
     return failErrno("make mounts private");
   }
-  TRYV(mountOverlay(spec.rootfs, spec.rootfsMountPoint));
+  // In a user namespace, what is made in the root from here on belongs to the container's root.
+  std::optional<ContainerRootFsIds> asContainerRoot;
+  if (spec.userns) {
+    asContainerRoot.emplace(TRY(ContainerRootFsIds::become(*spec.userns)));
+    TRYV(mountIdmappedOverlay(spec.rootfs, spec.rootfsMountPoint, idmapTargets(spec.rootfs),
+                              usernsFd));
+  } else {
+    TRYV(mountOverlay(spec.rootfs, spec.rootfsMountPoint));
+  }
   int raw = ::open(spec.rootfsMountPoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) return failErrno("open the container root " + spec.rootfsMountPoint);
   UniqueFd root(raw);
-  TRYV(mountDefaults(root.get()));
+  TRYV(mountDefaults(root.get(), spec.userns));
   stage = "mounts";
   TRYV(mountAll(root.get(), spec.mounts));
   stage = "rootfs";
@@ -106,7 +115,9 @@ Result<ExecUser> setupFilesystem(const Spec& spec, const char*& stage) {
   stage = "user";
   ExecUser user = TRY(resolveUserInRoot(spec.user, spec.additionalGroups));
   stage = "cwd";
-  TRYV(makeWorkdir(spec.cwd.empty() ? "/" : spec.cwd, user.uid, user.gid));
+  // Still host root: the directories it makes get the user's host ids.
+  TRYV(makeWorkdir(spec.cwd.empty() ? "/" : spec.cwd, hostUid(spec.userns, user.uid),
+                   hostGid(spec.userns, user.gid)));
 
   stage = "rootfs";
   for (const std::string& p : spec.readonlyPaths) TRYV(readonlyPath(p));
@@ -135,28 +146,31 @@ seccomp::Program compileFilter(const Spec& spec, int channel) {
   return std::move(*program);
 }
 
-[[noreturn]] void containerMain(const Spec& spec, const Stdio& stdio, int channel) {
+[[noreturn]] void containerMain(const Spec& spec, const Stdio& stdio, int channel, int usernsFd) {
   // The file system and the seccomp filter are made while the parent moves this process into
   // the container's cgroup (on cgroup v1 that move waits for an RCU grace period, about 10 ms)
   // and plugs in its network interface. Nothing runs in the container before Go.
   const char* stage = "rootfs";
-  Result<ExecUser> user = setupFilesystem(spec, stage);
+  Result<ExecUser> user = setupFilesystem(spec, usernsFd, stage);
   if (!user) failAndExit(channel, stage, user.error(), 125);
   const seccomp::Program filter = compileFilter(spec, channel);
   if (!waitForGo(channel)) ::_exit(125);
   if (Status s = setupNetwork(spec); !s) failAndExit(channel, "network", s.error(), 125);
   Failure f = execProcess(spec, *user, stdio, channel,
-                          {.runInit = spec.init, .consoleMount = true, .seccomp = &filter});
+                          {.runInit = spec.init,
+                           .consoleMount = true,
+                           .seccomp = &filter,
+                           .usernsFd = usernsFd});
   failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
 }
 
 // The process that will run an exec()'d command: in the container's pid namespace (it was
 // cloned after setns), a child of the caller of exec() (CLONE_PARENT).
 [[noreturn]] void execCommandMain(const Spec& spec, const Stdio& stdio, int channel,
-                                  const seccomp::Program& filter) {
+                                  const seccomp::Program& filter, int usernsFd) {
   Result<ExecUser> user = resolveUserInRoot(spec.user, spec.additionalGroups);
   if (!user) failAndExit(channel, "user", user.error(), 125);
-  Failure f = execProcess(spec, *user, stdio, channel, {.seccomp = &filter});
+  Failure f = execProcess(spec, *user, stdio, channel, {.seccomp = &filter, .usernsFd = usernsFd});
   failAndExit(channel, f.stage, f.error, std::string_view(f.stage) == "exec" ? 127 : 125);
 }
 
@@ -179,18 +193,18 @@ std::vector<std::string> namespacesToJoin() {
 // and stays protected.
 static void hideFromTheContainer() { ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 
-void runContainerProcess(const Spec& spec, const Stdio& stdio, int channel) noexcept {
+void runContainerProcess(const Spec& spec, const Stdio& stdio, int channel, int usernsFd) noexcept {
   hideFromTheContainer();
   channel = moveAboveStdio(channel);
   try {
-    containerMain(spec, stdio, channel);
+    containerMain(spec, stdio, channel, usernsFd);
   } catch (...) {
     failAndExit(channel, "rootfs", Error::invalid("container setup: unexpected exception"), 125);
   }
 }
 
 void runExecJoin(const Spec& spec, const Stdio& stdio, int channel,
-                 const std::vector<UniqueFd>& namespaces) noexcept {
+                 const std::vector<UniqueFd>& namespaces, int usernsFd) noexcept {
   hideFromTheContainer();
   channel = moveAboveStdio(channel);
   try {
@@ -208,7 +222,7 @@ void runExecJoin(const Spec& spec, const Stdio& stdio, int channel,
     // CLONE_PARENT makes a child of exec()'s caller, so the caller can wait for it directly.
     pid_t pid = sys::cloneProcess(CLONE_PARENT, 0);
     if (pid < 0) failAndExit(channel, "join", Error::fromErrno("clone into the container"), 125);
-    if (pid == 0) execCommandMain(spec, stdio, channel, filter);
+    if (pid == 0) execCommandMain(spec, stdio, channel, filter, usernsFd);
     if (Status s = sendMessage(channel, MsgType::Pid, pid); !s) {
       ::kill(pid, SIGKILL);
       failAndExit(channel, "join", s.error(), 125);

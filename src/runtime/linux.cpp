@@ -59,6 +59,10 @@ Status validate(const Spec& spec, bool forStart) {
 }
 
 Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio, const BeforeGo& beforeGo) {
+  // The user namespace is made by host root before the clone, and the child inherits its fd:
+  // the container's other namespaces are not created inside it (see userns.cpp).
+  UniqueFd userns;
+  if (spec.userns) userns = TRY_CTX(newUserNamespace(*spec.userns), "create the user namespace");
   Channel channel = TRY(makeChannel());
   uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (spec.network == NetworkMode::None || spec.network == NetworkMode::Bridge) flags |= CLONE_NEWNET;
@@ -66,10 +70,11 @@ Result<Started> startInCgroup(const Spec& spec, const Stdio& stdio, const Before
   if (pid < 0) return failErrno("clone the container process");
   if (pid == 0) {
     ::close(channel.parent.get());
-    runContainerProcess(spec, stdio, channel.child.get());
+    runContainerProcess(spec, stdio, channel.child.get(), userns.get());
   }
   ChildGuard guard(pid);
   channel.child.reset();
+  userns.reset();
   // The child sets up its file system meanwhile; when it failed, its error is the one to report
   // (the cgroup write then fails only because it is gone). The cgroup is made only now: its
   // mkdirs wait for the same kernel lock as the move (see prepareToStart).
@@ -132,16 +137,23 @@ Result<Started> exec(pid_t containerPid, const Spec& spec, const Stdio& stdio) {
     if (fd < 0) return failErrno("open " + path);
     namespaces.emplace_back(fd);
   }
+  UniqueFd userns;
+  if (spec.userns) {
+    std::string path = "/proc/" + std::to_string(containerPid) + "/ns/user";
+    userns.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) return failErrno("open " + path);
+  }
   Channel channel = TRY(makeChannel());
   pid_t joiner = ::fork();
   if (joiner < 0) return failErrno("fork to join the container");
   if (joiner == 0) {
     ::close(channel.parent.get());
-    runExecJoin(spec, stdio, channel.child.get(), namespaces);
+    runExecJoin(spec, stdio, channel.child.get(), namespaces, userns.get());
   }
   ChildGuard joinerGuard(joiner);
   channel.child.reset();
   namespaces.clear();
+  userns.reset();
   Status ready = cgroups::addProcess(spec.id, joiner);
   if (!ready) ready = fail(std::move(ready).error().wrap("put the exec process in the container's cgroup"));
   if (ready) ready = sendMessage(channel.parent.get(), MsgType::Go);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "runtime/mounts_internal.h"
+#include "runtime/userns_internal.h"
 
 namespace strata::runtime::detail {
 
@@ -121,16 +122,21 @@ Status mountOne(int rootfd, const Mount& m) {
 
 }  // namespace
 
-Status mountDefaults(int rootfd) {
+Status mountDefaults(int rootfd, const std::optional<IdMapping>& userns) {
+  // Host root mounts these: in a user namespace, the tmpfs roots belong to the container's root
+  // and new ptys to its tty group (5), as if the container had mounted them itself.
+  const std::string owner = userns ? ",uid=" + std::to_string(userns->hostUid) +
+                                         ",gid=" + std::to_string(userns->hostGid)
+                                   : "";
   TRYV(mountFsAt(rootfd, "/proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, ""));
   TRYV(mountFsAt(rootfd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
-                 "mode=755,size=65536k"));
+                 "mode=755,size=65536k" + owner));
   TRYV(makeDevices(rootfd));
   TRYV(mountFsAt(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                 "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+                 "newinstance,ptmxmode=0666,mode=0620,gid=" + std::to_string(hostGid(userns, 5))));
   TRYV(makeDevSymlinks(rootfd));
   TRYV(mountFsAt(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 "mode=1777,size=65536k"));
+                 "mode=1777,size=65536k" + owner));
   TRYV(mountFsAt(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""));
   return mountSys(rootfd);
 }

@@ -6,6 +6,7 @@
 // mounted on through /proc/self/fd/N, so a symlink in the image cannot send a mount to the host.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,9 @@ std::string fdPath(int fd);
 
 // proc, /dev (tmpfs with null zero full random urandom tty, devpts, ptmx, shm, mqueue, fd
 // symlinks), sysfs read-only (the host's /sys bound read-only if the kernel refuses a new sysfs,
-// as it may when the container shares the host's network namespace).
-Status mountDefaults(int rootfd);
+// as it may when the container shares the host's network namespace). With userns, the tmpfs
+// mounts and new ptys are owned by its root (and tty group).
+Status mountDefaults(int rootfd, const std::optional<IdMapping>& userns);
 // spec.mounts, in order.
 Status mountAll(int rootfd, const std::vector<Mount>& mounts);
 

@@ -16,6 +16,7 @@
 #include "runtime/channel_internal.h"
 #include "runtime/process_internal.h"
 #include "runtime/seccomp.h"
+#include "runtime/userns_internal.h"
 
 namespace strata::runtime::detail {
 
@@ -167,8 +168,15 @@ Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, 
   if (spec.args.empty()) return failed("process", Error::invalid("no command to run"));
   // A new session: the container's processes must not share the caller's terminal.
   if (::setsid() < 0) return failed("process", Error::fromErrno("setsid"));
-  Status st = spec.tty ? setupPty(channel, user.uid, opts.consoleMount) : setupStdio(stdio);
+  Status st = spec.tty ? setupPty(channel, hostUid(spec.userns, user.uid), opts.consoleMount)
+                       : setupStdio(stdio);
   if (!st) return failed("stdio", std::move(st).error());
+  // Everything that needs host root is done (the pty's chown and /dev/console mount were the
+  // last). From here the process has capabilities in its user namespace only; the filter below
+  // refuses setns, so this comes first.
+  if (opts.usernsFd >= 0) {
+    if (Status s = joinUserNamespace(opts.usernsFd); !s) return failed("userns", std::move(s).error());
+  }
   seccomp::Program compiled;
   const seccomp::Program* filter = opts.seccomp;
   if (spec.seccomp && !filter) {

@@ -24,14 +24,16 @@ struct ProcessOptions {
   bool consoleMount = false;  // bind the pty slave on /dev/console (start(), not exec())
   // spec.seccomp's filter, compiled ahead (compiled here when null)
   const seccomp::Program* seccomp = nullptr;
+  // The container's user namespace (-1: none), joined once the host-side steps are done
+  int usernsFd = -1;
 };
 
 // The filter spec asks for (spec.seccompProfile for spec.capabilities, else the default).
 Result<seccomp::Program> compileSeccomp(const Spec& spec);
 
 // setsid; stdio (the given fds or /dev/null, or with spec.tty a pty opened in the container's
-// devpts whose master goes to the parent as PtyMaster); seccomp when it has to come before the
-// uid change (no no_new_privs); groups, gid, uid; capabilities; chdir(spec.cwd); no_new_privs;
+// devpts whose master goes to the parent as PtyMaster); the user namespace; seccomp when it has
+// to come before the uid change (no no_new_privs); groups, gid, uid (in the user namespace); capabilities; chdir(spec.cwd); no_new_privs;
 // umask 022; closing every other fd but channel; the PATH lookup; seccomp; then execve, through
 // the init when runInit. Returns only on failure.
 Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, int channel,

@@ -68,6 +68,16 @@ Status cleanup(const Spec& spec);
 Status withOverlays(const std::vector<Overlay>& overlays, const std::string& scratchDir,
                     const std::function<Status(const std::vector<std::string>& roots)>& fn);
 
+// --userns=auto: a new user namespace mapping ids 0..ids.size-1 to ids.hostUid.. and
+// ids.hostGid.. (setgroups allowed), made by a short-lived helper; the returned fd keeps it.
+// Needs root.
+Result<UniqueFd> newUserNamespace(const IdMapping& ids);
+
+// Joins the user namespace and becomes its root (uid 0, gid 0, no supplementary groups), with
+// every capability in it and none outside. For a single-threaded child that does not share its
+// fs_struct, once it needs no more host privileges (mounts are done).
+Status enterUserNamespace(int usernsFd);
+
 // Cgroup controls on a container after start.
 Status freeze(const std::string& id, bool frozen);  // pause / unpause
 // True when the kernel killed a process of the container for exceeding its memory limit.

@@ -90,7 +90,12 @@ std::string describe(const Spec& spec) {
     case NetworkMode::Bridge: line("network", "bridge (new namespace, " + spec.interface.name + ")"); break;
     case NetworkMode::Join: line("network", "join " + spec.joinNetns); break;
   }
-  line("namespaces", std::string("mount pid uts ipc") + (newNet ? " net" : ""));
+  line("namespaces", std::string("mount pid uts ipc") + (newNet ? " net" : "") +
+                         (spec.userns ? " user" : ""));
+  if (const auto& u = spec.userns) {
+    line("userns", "uid 0 -> " + std::to_string(u->hostUid) + ", gid 0 -> " +
+                       std::to_string(u->hostGid) + ", " + std::to_string(u->size) + " ids");
+  }
   line("capabilities", list(caps::names(spec.capabilities), ","));
   line("no_new_privileges", yesNo(spec.noNewPrivileges));
   line("seccomp", !spec.seccomp ? "unconfined" : spec.seccompProfile ? "profile" : "default");

@@ -46,6 +46,14 @@ struct Interface {
   uint32_t gateway = 0;
 };
 
+// --userns=auto: the container's user namespace maps its ids 0..size-1 to the host ids
+// hostUid..hostUid+size-1 and hostGid..hostGid+size-1 (one line in uid_map and gid_map).
+struct IdMapping {
+  uid_t hostUid = 0;
+  gid_t hostGid = 0;
+  uint32_t size = 0;
+};
+
 struct Resources {
   std::optional<int64_t> memoryBytes;  // -m
   std::optional<int64_t> cpuQuotaUs;   // --cpus N -> quota N*period per period
@@ -84,6 +92,9 @@ struct Spec {
   bool noNewPrivileges = true;
   bool seccomp = true;  // a filter: strata's default profile (Docker's default's intent)
   std::optional<seccomp::Profile> seccompProfile;  // with seccomp: this one instead of the default
+  // The container's processes run in a user namespace of their own (mapped as this says); its
+  // other namespaces stay the host user namespace's, so host root builds its file system.
+  std::optional<IdMapping> userns;
   Resources resources;
 };
 

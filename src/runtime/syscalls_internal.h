@@ -71,4 +71,8 @@ inline int setgroups(size_t n, const gid_t* groups) {
   return static_cast<int>(::syscall(SYS_setgroups, n, groups));
 }
 
+// setfsuid/setfsgid return the previous id; -1 changes nothing and so reads the current one.
+inline uid_t setfsuid(uid_t id) { return static_cast<uid_t>(::syscall(SYS_setfsuid, id)); }
+inline gid_t setfsgid(gid_t id) { return static_cast<gid_t>(::syscall(SYS_setfsgid, id)); }
+
 }  // namespace strata::runtime::sys

@@ -28,6 +28,8 @@ class ChildProcess {
   // the child in errors ("the copy helper").
   static Result<ChildProcess> spawn(std::string_view what, const std::function<Status()>& body);
 
+  pid_t pid() const { return pid_; }
+
   // Waits for the child; its error, if it failed. Call once.
   Status wait();
 
