@@ -87,10 +87,10 @@ Result<AddressConfig> addressConfig() {
             !p["size"].is_number_integer())
           return failInvalid(path + ": default-address-pools entries need \"base\" and \"size\"");
         Ipv4Net base = TRY_CTX(parseCidr(p["base"].get<std::string>()), path + ": default-address-pools");
-        int size = p["size"].get<int>();
+        const int64_t size = p["size"].get<int64_t>();
         if (size < base.prefix || size > 30)
           return failInvalid(path + ": default-address-pools: size " + std::to_string(size) + " does not fit " + formatCidr(base));
-        cfg.pools.push_back({networkOf(base), size});
+        cfg.pools.push_back({networkOf(base), static_cast<int>(size)});
       }
     }
   }

@@ -1,6 +1,9 @@
 #include "oci/image.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
 
 #include "oci/media_types.h"
 
@@ -49,11 +52,22 @@ std::vector<std::string> keySet(const Json& j, const char* key) {
   return out;
 }
 
-int64_t integer(const Json& j, const char* key) {
+// The value at key when it is a JSON integer that fits in int64 (what Go's decoder accepts for an
+// int64 field: no fractions, no exponents, nothing out of range); nullopt otherwise.
+std::optional<int64_t> int64At(const Json& j, const char* key) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return 0;
-  return it->get<int64_t>();
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const uint64_t u = it->get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (it->is_number_integer()) return it->get<int64_t>();
+  return std::nullopt;
 }
+
+// Lenient: 0 when absent or not such an integer.
+int64_t integer(const Json& j, const char* key) { return int64At(j, key).value_or(0); }
 
 Result<Json> parseJson(std::string_view text, const char* what) {
   Json j = Json::parse(text, nullptr, false);
@@ -81,7 +95,11 @@ Result<Descriptor> descriptorFromJson(const Json& j) {
   Descriptor d;
   d.mediaType = str(j, "mediaType");
   d.digest = TRY_CTX(Digest::parse(str(j, "digest")), "descriptor");
-  d.size = integer(j, "size");
+  if (j.contains("size")) {
+    auto size = int64At(j, "size");
+    if (!size) return failInvalid("descriptor " + d.digest.str() + ": size is not an integer");
+    d.size = *size;
+  }
   if (d.size < 0) return failInvalid("descriptor " + d.digest.str() + ": negative size");
   d.annotations = strMap(j, "annotations");
   d.artifactType = str(j, "artifactType");

@@ -1,6 +1,7 @@
 // The built-in functions of util/template.h: Docker's json split join title lower upper pad
 // truncate, and Go's index len print printf println eq ne lt le gt ge and or not.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "util/template_internal.h"
@@ -28,9 +29,12 @@ Result<std::string> strArg(const Json& v) {
 
 Result<int64_t> intArg(const Json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float() &&
-      v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-    return static_cast<int64_t>(v.get<double>());
+  // A float is an int when it is integral and within int64's range (-2^63 <= d < 2^63).
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d))
+      return static_cast<int64_t>(d);
+  }
   return failInvalid(std::string("wrong type for value; expected int; got ") + goType(v));
 }
 

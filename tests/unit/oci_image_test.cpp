@@ -260,6 +260,19 @@ TEST(Manifest, Errors) {
            {R"({"schemaVersion":2,"config":{"size":1}})", "digest"},
            {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest + R"(","size":-1}})",
             "negative"},
+           // Sizes that are not int64 integers (the first once cast a huge double to int64).
+           {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest + R"(","size":1e21}})",
+            "size is not an integer"},
+           {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest +
+                R"(","size":999999999999999999995}})",
+            "size is not an integer"},
+           {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest +
+                R"(","size":9223372036854775808}})",
+            "size is not an integer"},
+           {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest + R"(","size":1.5}})",
+            "size is not an integer"},
+           {R"({"schemaVersion":2,"config":{"digest":")" + kCfgDigest + R"(","size":"1"}})",
+            "size is not an integer"},
            {R"({"schemaVersion":2,)" + cfg + R"(,"layers":[{"digest":"bad"}]})", "bad"},
            {R"({"schemaVersion":2,)" + cfg + R"(,"layers":[7]})", "layer"},
            {"not json", "JSON"},
