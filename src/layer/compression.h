@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ class Reader {
   // Reads up to size bytes; 0 means end of stream.
   virtual Result<size_t> read(void* buf, size_t size) = 0;
 };
+
+// A push-style byte sink (for example a store::BlobWriter or an HTTP upload). It receives a
+// stream in order, in pieces of any size; an error it returns stops the producer.
+using Sink = std::function<Status(const void* data, size_t size)>;
 
 // Reads an fd (not owned).
 std::unique_ptr<Reader> fdReader(int fd);
