@@ -109,8 +109,7 @@ Result<LayerDesc> storeLayerTar(store::Store& s, const std::string& dir, const s
 }
 
 Status unpackLayerTar(store::Store& s, const LayerDesc& l) {
-  UniqueFd blob = TRY(s.openBlob(l.diffId));
-  TRYV(s.addLayer(layer::fdReader(blob.get()), l.diffId, l.diffId));
+  TRYV(s.addLayer(TRY(s.openBlob(l.diffId)), l.diffId, l.diffId));
   return {};
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace strata::layer {
 
@@ -35,6 +36,8 @@ using Sink = std::function<Status(const void* data, size_t size)>;
 
 // Reads an fd (not owned).
 std::unique_ptr<Reader> fdReader(int fd);
+// Reads an fd and closes it when destroyed.
+std::unique_ptr<Reader> fdReader(UniqueFd fd);
 // Wraps src, detecting and undoing gzip or zstd (or passing plain data through). The returned
 // reader owns src. Corrupt input is an error naming the format.
 Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src);

@@ -41,8 +41,7 @@ Result<oci::Descriptor> pushableLayer(store::Store& s, const oci::Descriptor& st
     out.size = static_cast<int64_t>(TRY(s.blobSize(*d)));
     return out;
   }
-  UniqueFd fd = TRY(s.openBlob(stored.digest));
-  auto plain = TRY(layer::decompressingReader(layer::fdReader(fd.get())));
+  auto plain = TRY(layer::decompressingReader(TRY(s.openBlob(stored.digest))));
   layer::HashingReader hashed(std::move(plain));
   store::BlobWriter w = TRY(s.newBlobWriter());
   layer::CompressOptions copt;
@@ -68,7 +67,7 @@ Result<std::string> sendBlob(store::Store& s, Client& c, const oci::Reference& r
     c.addScope("repository:" + from + ":pull");
     if (TRY(c.mountBlob(ref.path, blob.digest, from))) return "Mounted from " + from;
   }
-  UniqueFd fd = TRY(s.openBlob(blob.digest));
+  UniqueFd fd = TRY(s.openBlobFile(blob.digest));
   const uint64_t size = TRY(s.blobSize(blob.digest));
   TRYV(c.uploadBlob(ref.path, blob.digest, fd.get(), size, [&](uint64_t sent) {
     if (!id.empty()) progress.bytes(id, "Pushing", sent, size);

@@ -87,7 +87,11 @@ Result<std::string> Store::readBlob(const oci::Digest& d) const {
   return std::move(*data);
 }
 
-Result<UniqueFd> Store::openBlob(const oci::Digest& d) const {
+Result<std::unique_ptr<layer::Reader>> Store::openBlob(const oci::Digest& d) const {
+  return layer::fdReader(TRY(openBlobFile(d)));
+}
+
+Result<UniqueFd> Store::openBlobFile(const oci::Digest& d) const {
   return openFile(layout_.blob(d), O_RDONLY);
 }
 

@@ -80,7 +80,10 @@ class Store {
   bool hasBlob(const oci::Digest& d) const;
   // Reads a small blob (config, manifest) and verifies it against its digest.
   Result<std::string> readBlob(const oci::Digest& d) const;
-  Result<UniqueFd> openBlob(const oci::Digest& d) const;
+  // Streams a blob's content.
+  Result<std::unique_ptr<layer::Reader>> openBlob(const oci::Digest& d) const;
+  // The file of a stored blob, for callers that need to read it at offsets (uploads).
+  Result<UniqueFd> openBlobFile(const oci::Digest& d) const;
   Result<uint64_t> blobSize(const oci::Digest& d) const;
   Result<oci::Digest> putBlob(std::string_view data);
   Result<BlobWriter> newBlobWriter();

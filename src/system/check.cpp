@@ -1,7 +1,5 @@
 #include "system/check.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <set>
 
@@ -14,12 +12,13 @@
 namespace strata::system {
 namespace {
 
-Result<std::string> hashFile(const std::string& path) {
-  UniqueFd fd = TRY(openFile(path, O_RDONLY | O_CLOEXEC));
+// The sha256 of blob d's content.
+Result<std::string> hashBlob(const store::Store& s, const oci::Digest& d) {
+  auto r = TRY(s.openBlob(d));
   Sha256 h;
   std::vector<char> buf(size_t(1) << 20);
   for (;;) {
-    size_t n = TRY(readSome(fd.get(), buf.data(), buf.size()));
+    size_t n = TRY(r->read(buf.data(), buf.size()));
     if (n == 0) break;
     h.update(buf.data(), n);
   }
@@ -130,13 +129,12 @@ class Checker {
   Status checkBlobs() {
     for (const auto& name : TRY(entries(layout().blobsDir()))) {
       ++rep_.blobs;
-      const std::string path = layout().blobsDir() + "/" + name;
       if (!oci::isSha256Hex(name)) {
         problem("blobs/sha256/" + name + ": not named by a sha256 digest");
         continue;
       }
       if (opt_.verifyContent) {
-        auto hex = hashFile(path);
+        auto hex = hashBlob(s_, oci::Digest::sha256(name));
         if (!hex) problem("blob sha256:" + name + ": " + hex.error().what());
         else if (*hex != name) problem("blob sha256:" + name + ": its content hashes to sha256:" + *hex);
       }
