@@ -41,6 +41,8 @@ Result<oci::Descriptor> pushableLayer(store::Store& s, const oci::Descriptor& st
     out.size = static_cast<int64_t>(TRY(s.blobSize(*d)));
     return out;
   }
+  // A blob made from the layer's tree is checked against the diff_id as it ends: compress then
+  // fails and nothing is committed or sent.
   auto plain = TRY(layer::decompressingReader(TRY(s.openBlob(stored.digest))));
   layer::HashingReader hashed(std::move(plain));
   store::BlobWriter w = TRY(s.newBlobWriter());
