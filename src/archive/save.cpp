@@ -133,8 +133,7 @@ Entry bytesEntry(std::string b, int64_t mtime) {
 Result<uint64_t> layerTarSize(const store::Store& s, const oci::Digest& diffId,
                               const oci::Digest& blob) {
   if (auto info = s.layerInfo(diffId.hex); info && info->tarSize > 0) return info->tarSize;
-  UniqueFd fd = TRY(s.openBlob(blob));
-  auto r = TRY_CTX(layer::digestLayer(layer::fdReader(fd.get())), "layer " + diffId.str());
+  auto r = TRY_CTX(layer::digestLayer(TRY(s.openBlob(blob))), "layer " + diffId.str());
   return r.uncompressedSize;
 }
 
@@ -352,14 +351,12 @@ Status writePlan(const store::Store& s, const Plan& plan, int fd) {
         TRYV(w.data(e.bytes.data(), e.bytes.size(), name));
         break;
       case Entry::Kind::Blob: {
-        UniqueFd f = TRY(s.openBlob(e.blob));
-        auto r = layer::fdReader(f.get());
+        auto r = TRY(s.openBlob(e.blob));
         TRYV(copyExactly(w, *r, e.size, name, buf));
         break;
       }
       case Entry::Kind::LayerTar: {
-        UniqueFd f = TRY(s.openBlob(e.blob));
-        auto r = TRY_CTX(layer::decompressingReader(layer::fdReader(f.get())),
+        auto r = TRY_CTX(layer::decompressingReader(TRY(s.openBlob(e.blob))),
                          "save: layer " + e.blob.str());
         TRYV(copyExactly(w, *r, e.size, name, buf));
         break;

@@ -1,9 +1,5 @@
 #include "image/images.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -80,37 +76,24 @@ Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
 
 namespace {
 
-// Writes dir's layer tar into the blob store; returns the layer's descriptor.
-Result<LayerDesc> storeLayerTar(store::Store& s, const std::string& dir, const std::function<void()>& then) {
-  // The tar goes to the store's tmp/ and is then moved into the blob store.
-  std::string tmpl = s.tmpDir() + "/layer-XXXXXX";
-  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (raw < 0) return failErrno("create a temporary file in `" + s.tmpDir() + "`");
-  UniqueFd fd(raw);
-  layer::WriteTarOptions options;
-  options.overlay = layer::OverlayMarkers::ToLayer;
-  auto written = layer::writeTarFromDir(dir, fd.get(), options);
-  if (then) then();
-  if (!written) {
-    ::unlink(tmpl.c_str());
-    return fail(std::move(written).error().wrap("write the layer of `" + dir + "`"));
-  }
-  const oci::Digest diffId = oci::Digest::sha256(written->sha256Hex);
-  if (auto st = fsyncFd(fd.get(), tmpl); !st) {
-    ::unlink(tmpl.c_str());
-    return fail(std::move(st).error());
-  }
-  TRYV(s.adoptBlob(tmpl, diffId));
+// The descriptor of a layer whose blob is its uncompressed tar.
+LayerDesc uncompressedLayer(const oci::Digest& diffId, uint64_t size) {
   oci::Descriptor d;
   d.mediaType = std::string(oci::media::kOciLayer);
   d.digest = diffId;
-  d.size = static_cast<int64_t>(written->size);
+  d.size = static_cast<int64_t>(size);
   return LayerDesc{d, diffId};
 }
 
+// Writes dir's layer tar into the blob store; returns the layer's descriptor.
+Result<LayerDesc> storeLayerTar(store::Store& s, const std::string& dir,
+                                const std::function<void()>& then) {
+  const layer::WriteTarResult written = TRY(s.putLayerTar(dir, then));
+  return uncompressedLayer(oci::Digest::sha256(written.sha256Hex), written.size);
+}
+
 Status unpackLayerTar(store::Store& s, const LayerDesc& l) {
-  UniqueFd blob = TRY(s.openBlob(l.diffId));
-  TRYV(s.addLayer(layer::fdReader(blob.get()), l.diffId, l.diffId));
+  TRYV(s.addLayer(TRY(s.openBlob(l.diffId)), l.diffId, l.diffId));
   return {};
 }
 
@@ -124,9 +107,13 @@ Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
 }
 
 Result<LayerDesc> addLayerAdoptingDir(store::Store& s, const std::string& dir) {
-  LayerDesc l = TRY(storeLayerTar(s, dir, {}));
-  auto adopted = TRY(s.adoptLayerTree(dir, l.diffId, static_cast<uint64_t>(l.blob.size)));
-  if (!adopted) TRYV(unpackLayerTar(s, l));
+  LayerDesc l;
+  if (auto adopted = TRY(s.adoptLayerTree(dir))) {
+    l = uncompressedLayer(oci::Digest::sha256(adopted->diffIdHex), adopted->tarSize);
+  } else {
+    l = TRY(storeLayerTar(s, dir, {}));
+    TRYV(unpackLayerTar(s, l));
+  }
   TRYV(removeAll(dir));
   return l;
 }

@@ -41,8 +41,8 @@ struct LayerDesc {
 Result<LayerDesc> addLayerFromDir(store::Store& s, const std::string& dir,
                                   const std::function<void()>& then = {});
 // As addLayerFromDir for a build step's upper dir under s.tmpDir() that nothing uses any more:
-// the directory itself becomes the layer's tree (moved, not unpacked again from the tar) when
-// it can, and is gone either way.
+// when it can, the directory itself becomes the layer's tree and the tar blob is not stored but
+// made from the tree when read (store::Store::adoptLayerTree); the directory is gone either way.
 Result<LayerDesc> addLayerAdoptingDir(store::Store& s, const std::string& dir);
 
 // Writes config and manifest blobs for an image whose layer blobs are already in the store, and

@@ -7,16 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 
 #include "layer/compression.h"
 #include "util/error.h"
 
 namespace strata::layer {
-
-// A push-style byte sink (for example a store::BlobWriter or an HTTP upload). It receives the
-// compressed stream in order, in pieces of any size; an error stops the compression.
-using Sink = std::function<Status(const void* data, size_t size)>;
 
 struct CompressOptions {
   Compression kind = Compression::Gzip;  // Gzip or Zstd (None: copy through)

@@ -21,12 +21,14 @@ constexpr size_t kInputChunk = size_t(1) << 20;
 class FdReader : public Reader {
  public:
   explicit FdReader(int fd) : fd_(fd) {}
+  explicit FdReader(UniqueFd owned) : fd_(owned.get()), owned_(std::move(owned)) {}
   Result<size_t> read(void* buf, size_t size) override {
     return TRY_CTX(readSome(fd_, buf, size), "read layer");
   }
 
  private:
   int fd_;
+  UniqueFd owned_;
 };
 
 // The compressed side of a decompressor: a source and a buffer of bytes read from it but not yet
@@ -192,6 +194,7 @@ std::string_view compressionName(Compression c) {
 }
 
 std::unique_ptr<Reader> fdReader(int fd) { return std::make_unique<FdReader>(fd); }
+std::unique_ptr<Reader> fdReader(UniqueFd fd) { return std::make_unique<FdReader>(std::move(fd)); }
 
 Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src,
                                                     Compression& detected) {

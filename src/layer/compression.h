@@ -3,11 +3,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace strata::layer {
 
@@ -28,8 +30,14 @@ class Reader {
   virtual Result<size_t> read(void* buf, size_t size) = 0;
 };
 
+// A push-style byte sink (for example a store::BlobWriter or an HTTP upload). It receives a
+// stream in order, in pieces of any size; an error it returns stops the producer.
+using Sink = std::function<Status(const void* data, size_t size)>;
+
 // Reads an fd (not owned).
 std::unique_ptr<Reader> fdReader(int fd);
+// Reads an fd and closes it when destroyed.
+std::unique_ptr<Reader> fdReader(UniqueFd fd);
 // Wraps src, detecting and undoing gzip or zstd (or passing plain data through). The returned
 // reader owns src. Corrupt input is an error naming the format.
 Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src);

@@ -28,13 +28,25 @@ Result<bool> cleanEntry(const std::string& path, const std::string& display) {
   return true;
 }
 
+// Removes a socket (tar cannot carry it) without changing its directory's mtime, which the tar
+// records: the tree must give the same tar after this as before.
+Status removeSocket(int dirfd, const std::string& name, const std::string& rel) {
+  struct stat dir;
+  if (::fstat(dirfd, &dir) < 0) return failErrno("stat the directory of `" + rel + "`");
+  if (::unlinkat(dirfd, name.c_str(), 0) < 0) return failErrno("remove socket `" + rel + "`");
+  const struct timespec times[2] = {{0, UTIME_OMIT}, dir.st_mtim};
+  if (::futimens(dirfd, times) < 0)
+    return failErrno("restore the mtime of the directory of `" + rel + "`");
+  return {};
+}
+
 Result<bool> cleanDir(int dirfd, const std::string& display) {
   for (const std::string& name : TRY(detail::listDir(dirfd, display))) {
     const std::string rel = display == "." ? name : display + "/" + name;
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return failErrno("stat `" + rel + "`");
     if (S_ISSOCK(st.st_mode)) {
-      if (::unlinkat(dirfd, name.c_str(), 0) < 0) return failErrno("remove socket `" + rel + "`");
+      TRYV(removeSocket(dirfd, name, rel));
       continue;
     }
     if (!TRY(cleanEntry(detail::procPathAt(dirfd, name), rel))) return false;

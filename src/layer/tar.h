@@ -88,5 +88,9 @@ struct WriteTarResult {
 };
 Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
                                        const WriteTarOptions& options = {});
+// As above, handing the tar to sink in chunks of up to 1 MiB; an error from sink stops the
+// walk and is returned as it is.
+Result<WriteTarResult> writeTarFromDir(const std::string& root, const Sink& sink,
+                                       const WriteTarOptions& options = {});
 
 }  // namespace strata::layer

@@ -1,5 +1,5 @@
 // writeTarFromDir: walks a tree through directory fds (never following symlinks) and writes it as
-// a PAX tar with libarchive, hashing the output on its way to the fd.
+// a PAX tar with libarchive, hashing the output on its way to the sink.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -32,9 +32,9 @@ constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
-// Receives libarchive's output: hashes and counts it, and writes it to the fd in big chunks.
-struct Sink {
-  int fd = -1;
+// Receives libarchive's output: hashes and counts it, and hands it on in big chunks.
+struct Output {
+  const Sink& sink;
   Sha256 sha;
   uint64_t size = 0;
   std::vector<char> buf = std::vector<char>(kChunk);
@@ -45,10 +45,7 @@ struct Sink {
     sha.update(data, n);
     size += n;
     if (used + n > buf.size()) TRYV(flush());
-    if (n >= buf.size()) {
-      TRYV_CTX(writeAll(fd, data, n), "write tar");
-      return {};
-    }
+    if (n >= buf.size()) return sink(data, n);
     std::memcpy(buf.data() + used, data, n);
     used += n;
     return {};
@@ -56,17 +53,17 @@ struct Sink {
 
   Status flush() {
     if (used == 0) return {};
-    TRYV_CTX(writeAll(fd, buf.data(), used), "write tar");
+    TRYV(sink(buf.data(), used));
     used = 0;
     return {};
   }
 
   static la_ssize_t callback(archive* a, void* self, const void* data, size_t n) {
-    auto* sink = static_cast<Sink*>(self);
-    auto st = sink->put(data, n);
+    auto* out = static_cast<Output*>(self);
+    auto st = out->put(data, n);
     if (!st) {
       archive_set_error(a, st.error().code(), "%s", st.error().what().c_str());
-      sink->error = std::move(st).error();
+      out->error = std::move(st).error();
       return -1;
     }
     return static_cast<la_ssize_t>(n);
@@ -82,8 +79,8 @@ struct EntryDeleter {
 
 class Walker {
  public:
-  Walker(archive* a, Sink& sink, const WriteTarOptions& options)
-      : archive_(a), sink_(sink), options_(options), entry_(archive_entry_new()) {}
+  Walker(archive* a, Output& out, const WriteTarOptions& options)
+      : archive_(a), out_(out), options_(options), entry_(archive_entry_new()) {}
 
   Status walkDir(int dirfd, const std::string& prefix);
   // With OverlayMarkers::ToLayer, writes "<prefix>.wh..wh..opq" when the directory open as dirfd
@@ -100,7 +97,7 @@ class Walker {
   Error archiveError(const std::string& what) const;
 
   archive* archive_;
-  Sink& sink_;
+  Output& out_;
   const WriteTarOptions& options_;
   std::unique_ptr<archive_entry, EntryDeleter> entry_;
   // First path written for each multiply-linked inode.
@@ -109,7 +106,7 @@ class Walker {
 };
 
 Error Walker::archiveError(const std::string& what) const {
-  if (sink_.error) return *sink_.error;
+  if (out_.error) return *out_.error;
   const char* msg = archive_error_string(archive_);
   return Error::invalid(what + ": " + (msg ? msg : "unknown libarchive error"));
 }
@@ -298,10 +295,18 @@ Status Walker::addXattrs(int dirfd, const std::string& name, const std::string& 
 
 Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
                                        const WriteTarOptions& options) {
+  const Sink toFd = [fd](const void* data, size_t n) -> Status {
+    TRYV_CTX(writeAll(fd, data, n), "write tar");
+    return {};
+  };
+  return writeTarFromDir(root, toFd, options);
+}
+
+Result<WriteTarResult> writeTarFromDir(const std::string& root, const Sink& sink,
+                                       const WriteTarOptions& options) {
   UniqueFd rootfd = TRY(openFile(root, O_RDONLY | O_DIRECTORY));
   detail::Utf8Locale utf8;
-  Sink sink;
-  sink.fd = fd;
+  Output out{sink};
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
   if (!a) return fail(Error(ENOMEM, "libarchive: cannot allocate a writer"));
   archive_write_set_format_pax_restricted(a.get());
@@ -312,21 +317,21 @@ Result<WriteTarResult> writeTarFromDir(const std::string& root, int fd,
   // No blocking: libarchive hands each piece straight to the sink, and the tar ends right after
   // its two zero blocks instead of being padded to 10 KiB.
   archive_write_set_bytes_per_block(a.get(), 0);
-  if (archive_write_open2(a.get(), &sink, nullptr, &Sink::callback, nullptr, nullptr) !=
+  if (archive_write_open2(a.get(), &out, nullptr, &Output::callback, nullptr, nullptr) !=
       ARCHIVE_OK)
     return failInvalid(std::string("open tar writer: ") + archive_error_string(a.get()));
 
-  Walker walker(a.get(), sink, options);
+  Walker walker(a.get(), out, options);
   struct stat rootSt;
   if (::fstat(rootfd.get(), &rootSt) < 0) return failErrno("stat `" + root + "`");
   TRYV_CTX(walker.writeOpaqueMarker(rootfd.get(), "", rootSt), "write tar of `" + root + "`");
   TRYV_CTX(walker.walkDir(rootfd.get(), ""), "write tar of `" + root + "`");
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    if (sink.error) return fail(*sink.error);
+    if (out.error) return fail(*out.error);
     return failInvalid(std::string("finish tar: ") + archive_error_string(a.get()));
   }
-  TRYV(sink.flush());
-  return WriteTarResult{sink.sha.hex(), sink.size};
+  TRYV(out.flush());
+  return WriteTarResult{out.sha.hex(), out.size};
 }
 
 }  // namespace strata::layer

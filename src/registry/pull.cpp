@@ -77,8 +77,7 @@ class LayerPull {
         break;
     }
     if (s_.hasBlob(blob_.digest)) {
-      UniqueFd fd = TRY(s_.openBlob(blob_.digest));
-      TRYV(s_.addLayer(layer::fdReader(fd.get()), diffId_, blob_.digest));
+      TRYV(s_.addLayer(TRY(s_.openBlob(blob_.digest)), diffId_, blob_.digest));
       progress_.status(id_, "Pull complete");
       return {};
     }

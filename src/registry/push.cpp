@@ -41,8 +41,9 @@ Result<oci::Descriptor> pushableLayer(store::Store& s, const oci::Descriptor& st
     out.size = static_cast<int64_t>(TRY(s.blobSize(*d)));
     return out;
   }
-  UniqueFd fd = TRY(s.openBlob(stored.digest));
-  auto plain = TRY(layer::decompressingReader(layer::fdReader(fd.get())));
+  // A blob made from the layer's tree is checked against the diff_id as it ends: compress then
+  // fails and nothing is committed or sent.
+  auto plain = TRY(layer::decompressingReader(TRY(s.openBlob(stored.digest))));
   layer::HashingReader hashed(std::move(plain));
   store::BlobWriter w = TRY(s.newBlobWriter());
   layer::CompressOptions copt;
@@ -68,7 +69,7 @@ Result<std::string> sendBlob(store::Store& s, Client& c, const oci::Reference& r
     c.addScope("repository:" + from + ":pull");
     if (TRY(c.mountBlob(ref.path, blob.digest, from))) return "Mounted from " + from;
   }
-  UniqueFd fd = TRY(s.openBlob(blob.digest));
+  UniqueFd fd = TRY(s.openBlobFile(blob.digest));
   const uint64_t size = TRY(s.blobSize(blob.digest));
   TRYV(c.uploadBlob(ref.path, blob.digest, fd.get(), size, [&](uint64_t sent) {
     if (!id.empty()) progress.bytes(id, "Pushing", sent, size);

@@ -1,9 +1,11 @@
 // Every path inside a strata store, in one place.
 //
-//   <root>/blobs/sha256/<hex>        content-addressed blobs: configs, manifests, layer tars
+//   <root>/blobs/sha256/<hex>        content-addressed blobs: configs, manifests, layer tars (but
+//                                    not the tars of built layers: made from their trees)
 //   <root>/layers/<diffid-hex>/diff  a layer unpacked once (overlay whiteout format), shared by
 //                                    every image that has the layer
-//   <root>/layers/<diffid-hex>/meta.json  {"blob","size","tarSize"} for that layer
+//   <root>/layers/<diffid-hex>/meta.json  {"blob","size","tarSize"[,"tarFromTree"]} for that
+//                                    layer; tarFromTree: blob sha256:<diffid-hex> is diff/'s tar
 //   <root>/images.json               image records: ID, manifest, tags, digests
 //   <root>/containers/<id>/          container records (issue 3)
 //   <root>/builder/cache/<key>.json  build cache records; their "blobs" and "layers" arrays keep

@@ -14,6 +14,7 @@
 #include "layer/overlay_tree.h"
 #include "layer/tar.h"
 #include "oci/image.h"
+#include "store/layer_tar.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 
@@ -74,7 +75,16 @@ Result<Store> Store::open(const std::string& root) {
   return Store(std::move(l));
 }
 
-bool Store::hasBlob(const oci::Digest& d) const { return pathExists(layout_.blob(d)); }
+bool Store::hasBlob(const oci::Digest& d) const {
+  return pathExists(layout_.blob(d)) || layerMakingBlob(d).has_value();
+}
+
+std::optional<LayerInfo> Store::layerMakingBlob(const oci::Digest& d) const {
+  if (d.algorithm != "sha256") return std::nullopt;
+  auto info = layerInfo(d.hex);
+  if (!info || !info->tarFromTree || !isDirectory(layout_.layerTree(d.hex))) return std::nullopt;
+  return std::move(*info);
+}
 
 Result<std::string> Store::readBlob(const oci::Digest& d) const {
   auto data = readFile(layout_.blob(d));
@@ -87,14 +97,24 @@ Result<std::string> Store::readBlob(const oci::Digest& d) const {
   return std::move(*data);
 }
 
-Result<UniqueFd> Store::openBlob(const oci::Digest& d) const {
+Result<std::unique_ptr<layer::Reader>> Store::openBlob(const oci::Digest& d) const {
+  auto fd = openBlobFile(d);
+  if (fd) return layer::fdReader(std::move(*fd));
+  if (auto made = layerMakingBlob(d))
+    return openLayerTar(layout_.layerTree(d.hex), d.hex, made->tarSize);
+  return fail(std::move(fd).error());
+}
+
+Result<UniqueFd> Store::openBlobFile(const oci::Digest& d) const {
   return openFile(layout_.blob(d), O_RDONLY);
 }
 
 Result<uint64_t> Store::blobSize(const oci::Digest& d) const {
   struct stat st;
-  if (::stat(layout_.blob(d).c_str(), &st) < 0) return failErrno("stat blob " + d.str());
-  return static_cast<uint64_t>(st.st_size);
+  if (::stat(layout_.blob(d).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  Result<uint64_t> missing = failErrno("stat blob " + d.str());
+  if (auto made = layerMakingBlob(d)) return made->tarSize;
+  return missing;
 }
 
 Result<oci::Digest> Store::putBlob(std::string_view data) {
@@ -119,7 +139,7 @@ Result<BlobWriter> Store::newBlobWriter() {
 Status Store::adoptBlob(const std::string& path, const oci::Digest& d) {
   std::string dest = layout_.blob(d);
   if (::chmod(path.c_str(), 0444) < 0) return failErrno("chmod `" + path + "`");
-  if (pathExists(dest)) {  // another writer won the race; same content by definition
+  if (hasBlob(d)) {  // another writer won the race, or a layer's tree makes it; same content
     ::unlink(path.c_str());
     return {};
   }
@@ -184,6 +204,7 @@ Result<LayerInfo> Store::layerInfo(const std::string& diffIdHex) const {
   info.blob = TRY_CTX(oci::Digest::parse(j.value("blob", "")), "layer sha256:" + diffIdHex);
   info.size = j.value("size", uint64_t(0));
   info.tarSize = j.value("tarSize", uint64_t(0));
+  info.tarFromTree = j.value("tarFromTree", false);
   return info;
 }
 
@@ -233,6 +254,7 @@ Result<LayerInfo> Store::installLayer(TempDir& staging, const LayerInfo& info) {
   meta["blob"] = info.blob.str();
   meta["size"] = info.size;
   meta["tarSize"] = info.tarSize;
+  if (info.tarFromTree) meta["tarFromTree"] = true;
   TRYV(writeFileAtomic(staging.path() + "/meta.json", meta.dump()));
   std::string dest = layout_.layerDir(info.diffIdHex);
   if (::rename(staging.path().c_str(), dest.c_str()) < 0) {
@@ -244,21 +266,55 @@ Result<LayerInfo> Store::installLayer(TempDir& staging, const LayerInfo& info) {
   return info;
 }
 
-Result<std::optional<LayerInfo>> Store::adoptLayerTree(const std::string& dir, const oci::Digest& diffId,
-                                                       uint64_t tarSize) {
-  if (hasLayer(diffId.hex)) return std::optional<LayerInfo>(TRY(layerInfo(diffId.hex)));
+Result<layer::WriteTarResult> Store::putLayerTar(const std::string& dir,
+                                                 const std::function<void()>& then) {
+  std::string tmpl = layout_.tmpDir() + "/layer-XXXXXX";
+  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (raw < 0) return failErrno("create a temporary file in `" + layout_.tmpDir() + "`");
+  UniqueFd fd(raw);
+  auto written = writeLayerTar(dir, fd.get());
+  if (then) then();
+  Status durable = written ? fsyncFd(fd.get(), tmpl) : Status{};
+  if (!written || !durable) {
+    ::unlink(tmpl.c_str());
+    if (!written) return fail(std::move(written).error().wrap("write the layer of `" + dir + "`"));
+    return fail(std::move(durable).error());
+  }
+  TRYV(adoptBlob(tmpl, oci::Digest::sha256(written->sha256Hex)));
+  return written;
+}
+
+Result<std::optional<LayerInfo>> Store::adoptLayerTree(const std::string& dir) {
+  // Cleaned first and hashed after: the diff_id is that of the tree exactly as it is kept.
   if (!TRY(layer::prepareUpperAsLayer(dir))) return std::optional<LayerInfo>();
+  const auto tar = TRY_CTX(writeLayerTar(dir, [](const void*, size_t) { return Status{}; }),
+                           "write the layer of `" + dir + "`");
+  const oci::Digest diffId = oci::Digest::sha256(tar.sha256Hex);
+  // The same layer unpacked from a compressed blob keeps a tree that need not give this tar.
+  auto storeTarIfMissing = [&](const std::string& tree) -> Status {
+    if (hasBlob(diffId)) return {};
+    if (TRY(putLayerTar(tree)).sha256Hex != diffId.hex) return fail(layerChangedError(diffId.hex));
+    return {};
+  };
+  if (hasLayer(diffId.hex)) {
+    TRYV(storeTarIfMissing(dir));
+    return std::optional<LayerInfo>(TRY(layerInfo(diffId.hex)));
+  }
   TempDir staging = TRY(TempDir::create(layout_.tmpDir(), "layer-"));
   const std::string tree = staging.path() + "/diff";
   if (::rename(dir.c_str(), tree.c_str()) < 0) return failErrno("rename `" + dir + "` to `" + tree + "`");
-  // The tree's files were written without fsync; the tar blob holds the same content durably,
-  // and a layer tree that lost data in a power failure is found by system check.
+  // The tree's files were written without fsync, as Docker's snapshots are: a layer whose tree
+  // lost data in a power failure no longer gives its diff_id's tar, which system check reports
+  // and every read of the blob refuses.
   LayerInfo info;
   info.diffIdHex = diffId.hex;
   info.blob = diffId;
-  info.tarSize = tarSize;
+  info.tarSize = tar.size;
+  info.tarFromTree = true;
   info.size = TRY(treeSize(tree));
-  return std::optional<LayerInfo>(TRY(installLayer(staging, info)));
+  LayerInfo installed = TRY(installLayer(staging, info));
+  if (!installed.tarFromTree) TRYV(storeTarIfMissing(tree));  // lost a race to that layer
+  return std::optional<LayerInfo>(std::move(installed));
 }
 
 // ---------------------------------------------------------------- image records

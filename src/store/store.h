@@ -1,8 +1,10 @@
 // The content-addressed image store.
 //
 // Blobs are immutable files named by their sha256 and written atomically (temp, fsync, rename).
-// Layers are unpacked once per diff_id. The image records (images.json) are replaced atomically
-// under an exclusive lock, so readers never lock and never see a half-written file.
+// Layers are unpacked once per diff_id. A layer a build step made keeps its tree only: its
+// uncompressed tar, the blob sha256:<diff_id>, is made from the tree whenever it is read. The
+// image records (images.json) are replaced atomically under an exclusive lock, so readers never
+// lock and never see a half-written file.
 //
 // Concurrency: any process adding content holds the shared gc lock (ingestGuard()) from the first
 // blob it writes until its image record is saved, and so does any process with files under tmp/;
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "layer/compression.h"
+#include "layer/tar.h"
 #include "oci/digest.h"
 #include "store/layout.h"
 #include "util/error.h"
@@ -46,6 +49,9 @@ struct LayerInfo {
   oci::Digest blob;      // the blob the layer was unpacked from
   uint64_t size = 0;     // bytes of content in the unpacked tree (Docker's layer size)
   uint64_t tarSize = 0;  // bytes of the uncompressed tar stream
+  // The blob sha256:<diffIdHex> is not stored as a file: it is the tar of the tree, made on
+  // demand (a build step's upper dir adopted as the tree).
+  bool tarFromTree = false;
 };
 
 // Streams bytes into a temporary file inside the store, hashing them; commit() verifies the
@@ -77,16 +83,32 @@ class Store {
   const Layout& layout() const { return layout_; }
 
   // --- blobs
+  // A blob is present when its file is stored, or when it is made from a layer's tree
+  // (LayerInfo::tarFromTree) and that tree is there.
   bool hasBlob(const oci::Digest& d) const;
   // Reads a small blob (config, manifest) and verifies it against its digest.
   Result<std::string> readBlob(const oci::Digest& d) const;
-  Result<UniqueFd> openBlob(const oci::Digest& d) const;
+  // Streams a blob's content. One made from a layer's tree is written while it is read (by a
+  // thread of the reader's, joined when it is destroyed) and checked: the read that reaches its
+  // end fails, with one line naming the layer, unless the stream hashes to the diff_id; a caller
+  // must therefore read to the end (a read returning 0) before it relies on what it read.
+  Result<std::unique_ptr<layer::Reader>> openBlob(const oci::Digest& d) const;
+  // The file of a stored blob, for callers that need to read it at offsets (uploads). A blob made
+  // from a layer's tree has none: it is always compressed before it is sent anywhere.
+  Result<UniqueFd> openBlobFile(const oci::Digest& d) const;
   Result<uint64_t> blobSize(const oci::Digest& d) const;
   Result<oci::Digest> putBlob(std::string_view data);
   Result<BlobWriter> newBlobWriter();
   // Moves a file that the caller wrote under tmpDir() and whose sha256 it has just computed into
-  // the blob store as d. Cheaper than copying; the file must be on the store's file system.
+  // the blob store as d. Cheaper than copying; the file must be on the store's file system. When
+  // d is present already (stored, or made from a layer's tree), the file is removed instead.
   Status adoptBlob(const std::string& path, const oci::Digest& d);
+  // Writes the layer tar of dir, a directory in overlay form (a container's or build step's upper
+  // dir: whiteouts as 0:0 character devices, opaque directories marked by xattr), into the blob
+  // store as sha256:<its diff_id>, durably; returns the diff_id (hex) and size. `then` runs after
+  // the tree is read and before the blob is stored.
+  Result<layer::WriteTarResult> putLayerTar(const std::string& dir,
+                                            const std::function<void()>& then = {});
 
   // --- layers
   bool hasLayer(const std::string& diffIdHex) const;
@@ -100,12 +122,14 @@ class Store {
   // uncompressed tar itself (import, commit): the result carries the computed diff_id, and the
   // layer's blob is recorded as sha256:<diff_id>.
   Result<LayerInfo> addLayerUnverified(std::unique_ptr<layer::Reader> src);
-  // Moves dir (under tmpDir(): a build step's overlay upper dir, whose uncompressed tar of
-  // tarSize bytes is stored as the blob sha256:<diffId>) into the store as that layer's tree,
-  // instead of unpacking the tar again. nullopt, with dir left in place, when dir cannot be
-  // adopted (see layer::prepareUpperAsLayer): the caller unpacks the tar with addLayer.
-  Result<std::optional<LayerInfo>> adoptLayerTree(const std::string& dir, const oci::Digest& diffId,
-                                                  uint64_t tarSize);
+  // Makes dir (under tmpDir(): a build step's overlay upper dir that nothing uses any more) a
+  // layer: its diff_id is the sha256 of its layer tar (as putLayerTar writes it), computed
+  // without storing the tar; dir is moved into the store as the layer's tree, and the blob
+  // sha256:<diff_id> is made from that tree when read. When the store has the layer already,
+  // dir stays where it is (and the tar is stored if no blob sha256:<diff_id> is present). nullopt,
+  // with dir left in place, when dir cannot be adopted (see layer::prepareUpperAsLayer): the
+  // caller stores the tar with putLayerTar and unpacks it with addLayer.
+  Result<std::optional<LayerInfo>> adoptLayerTree(const std::string& dir);
 
   // Compressed forms of a layer made for push: the blob digest, when that blob is still stored.
   std::optional<oci::Digest> compressedLayer(const std::string& diffIdHex, layer::Compression c) const;
@@ -137,6 +161,8 @@ class Store {
                                  const std::optional<oci::Digest>& diffId,
                                  const std::optional<oci::Digest>& blob);
   Result<LayerInfo> installLayer(TempDir& staging, const LayerInfo& info);
+  // The layer whose tree blob d is made from, if it is one.
+  std::optional<LayerInfo> layerMakingBlob(const oci::Digest& d) const;
   Layout layout_;
 };
 

@@ -3,7 +3,8 @@
 // Consistent means every image record can be used: its manifest and config blobs are present and
 // hash to their names, the manifest names the config, every layer the manifest lists is
 // present, and every diff_id of the config is unpacked (meta.json and diff/). Every blob hashes
-// to its name, every container record parses and names an image the store has.
+// to its name (a layer tar made from its tree is made and hashed, and counts as a blob), every
+// container record parses and names an image the store has.
 //
 // What a killed operation leaves behind (files under tmp/, blobs and layers no image or build
 // cache record refers to, a container directory without a record) is not an inconsistency: it is

@@ -163,9 +163,9 @@ class ArchiveTest : public ::testing::Test {
     auto digest = s.putBlob(blob);
     EXPECT_TRUE(digest) << digest.error().what();
     oci::Digest diffId = oci::Digest::of(tar);
-    auto fd = s.openBlob(*digest);
-    EXPECT_TRUE(fd);
-    auto info = s.addLayer(layer::fdReader(fd->get()), diffId, *digest);
+    auto blobReader = s.openBlob(*digest);
+    EXPECT_TRUE(blobReader);
+    auto info = s.addLayer(std::move(*blobReader), diffId, *digest);
     EXPECT_TRUE(info) << info.error().what();
     image::LayerDesc d;
     d.blob.mediaType = std::string(compressed ? oci::media::kOciLayerGzip : oci::media::kOciLayer);

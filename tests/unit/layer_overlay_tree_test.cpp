@@ -1,4 +1,5 @@
 // layer::prepareUpperAsLayer: an overlay upper dir cleaned into a layer tree, or refused.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,11 +58,17 @@ TEST_F(OverlayTree, RemovesSocketsThatTarCannotCarry) {
   ASSERT_LT(sock.size(), sizeof a.sun_path);
   std::strcpy(a.sun_path, sock.c_str());
   ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const struct timespec times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path("sub/deep").c_str(), times, 0), 0);
   auto r = prepareUpperAsLayer(dir_->path());
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_TRUE(*r);
   EXPECT_FALSE(pathExists(sock));
   EXPECT_TRUE(pathExists(path("sub/deep/file")));
+  // The directory's mtime, which its layer tar records, is the one it had.
+  struct stat st;
+  ASSERT_EQ(::stat(path("sub/deep").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000);
 }
 
 TEST_F(OverlayTree, RefusesMetacopyAndRedirect) {

@@ -1,7 +1,12 @@
 // The content-addressed store: blobs, layers, image records, garbage collection.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -80,6 +85,52 @@ class StoreTest : public ::testing::Test {
     return *rec;
   }
 
+  // A build step's upper dir under the store's tmp/: files, a subdirectory with a symlink and a
+  // socket (which the layer leaves out), every mtime fixed. Returns its path.
+  std::string makeUpper(const std::string& name, const std::string& content) {
+    const std::string upper = store_->tmpDir() + "/upper-" + name;
+    EXPECT_TRUE(mkdirAll(upper + "/sub"));
+    EXPECT_TRUE(writeFileAtomic(upper + "/" + name, content));
+    EXPECT_TRUE(writeFileAtomic(upper + "/sub/big", std::string(3 << 20, 'b')));
+    EXPECT_EQ(::symlink(("../" + name).c_str(), (upper + "/sub/link").c_str()), 0);
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string sockPath = upper + "/sub/sock";
+    std::strncpy(addr.sun_path, sockPath.c_str(), sizeof addr.sun_path - 1);
+    EXPECT_EQ(::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const struct timespec times[2] = {{1000, 0}, {1000, 0}};
+    for (const char* rel : {"/sub/link", "/sub/big", "/sub"})
+      EXPECT_EQ(::utimensat(AT_FDCWD, (upper + rel).c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+    EXPECT_EQ(::utimensat(AT_FDCWD, (upper + "/" + name).c_str(), times, 0), 0);
+    return upper;
+  }
+
+  // The layer tar of an upper dir, as a step's layer blob was stored before trees made it.
+  static std::string layerTarOf(const std::string& upper) {
+    std::string out;
+    layer::WriteTarOptions o;
+    o.overlay = layer::OverlayMarkers::ToLayer;
+    auto r = layer::writeTarFromDir(upper, [&](const void* p, size_t n) -> Status {
+      out.append(static_cast<const char*>(p), n);
+      return {};
+    }, o);
+    EXPECT_TRUE(r) << r.error().what();
+    return out;
+  }
+
+  // Reads blob d to its end: its bytes, or the error of the read that failed.
+  Result<std::string> readWhole(const oci::Digest& d) {
+    auto r = TRY(store_->openBlob(d));
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      size_t n = TRY(r->read(buf, sizeof buf));
+      if (n == 0) return out;
+      out.append(buf, n);
+    }
+  }
+
   TempDir dir_;
   std::optional<store::Store> store_;
 };
@@ -130,6 +181,104 @@ TEST_F(StoreTest, LayerIsUnpackedOnceAndVerified) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().what().find("does not match its diff_id"), std::string::npos);
   EXPECT_FALSE(store_->hasLayer(Sha256::hexOf(other)));
+}
+
+TEST_F(StoreTest, AdoptedTreeMakesItsTarBlobOnDemand) {
+  const std::string upper = makeUpper("f", "content-f");
+  const std::string tar = layerTarOf(upper);
+  auto adopted = store_->adoptLayerTree(upper);
+  ASSERT_TRUE(adopted) << adopted.error().what();
+  ASSERT_TRUE(adopted->has_value());
+  const store::LayerInfo& info = **adopted;
+  EXPECT_EQ(info.diffIdHex, Sha256::hexOf(tar));  // the socket's removal changed nothing tar shows
+  EXPECT_EQ(info.tarSize, tar.size());
+  EXPECT_TRUE(info.tarFromTree);
+  EXPECT_FALSE(pathExists(upper));
+  EXPECT_EQ(*readFile(store_->layout().layerTree(info.diffIdHex) + "/f"), "content-f");
+
+  // Present with its size, but no file: read, it is the same tar.
+  const oci::Digest d = oci::Digest::sha256(info.diffIdHex);
+  EXPECT_FALSE(pathExists(store_->layout().blob(d)));
+  EXPECT_TRUE(store_->hasBlob(d));
+  EXPECT_EQ(*store_->blobSize(d), tar.size());
+  auto made = readWhole(d);
+  ASSERT_TRUE(made) << made.error().what();
+  EXPECT_TRUE(*made == tar);
+  EXPECT_FALSE(store_->openBlobFile(d));
+
+  // The same tar arriving as a file (load) is not stored twice.
+  const std::string copy = store_->tmpDir() + "/copy";
+  ASSERT_TRUE(writeFileAtomic(copy, tar));
+  ASSERT_TRUE(store_->adoptBlob(copy, d));
+  EXPECT_FALSE(pathExists(copy));
+  EXPECT_FALSE(pathExists(store_->layout().blob(d)));
+}
+
+TEST_F(StoreTest, TreeMadeBlobIsKeptWhileReferenced) {
+  auto adopted = store_->adoptLayerTree(makeUpper("g", "content-g"));
+  ASSERT_TRUE(adopted && adopted->has_value());
+  const oci::Digest d = oci::Digest::sha256((*adopted)->diffIdHex);
+  oci::ImageConfig cfg;
+  cfg.diffIds = {d};
+  image::LayerDesc l;
+  l.blob.mediaType = std::string(oci::media::kOciLayer);
+  l.blob.digest = d;
+  l.blob.size = static_cast<int64_t>((*adopted)->tarSize);
+  l.diffId = d;
+  auto rec = image::addImage(*store_, cfg, {l}, {*oci::Reference::parse("made:latest")});
+  ASSERT_TRUE(rec) << rec.error().what();
+  ASSERT_TRUE(store_->collectGarbage());
+  EXPECT_TRUE(store_->hasLayer(d.hex));
+  EXPECT_TRUE(store_->hasBlob(d));
+  EXPECT_TRUE(readWhole(d));
+  auto rm = image::remove(*store_, {"made:latest"}, {});
+  ASSERT_TRUE(rm);
+  EXPECT_FALSE(store_->hasLayer(d.hex));
+  EXPECT_FALSE(store_->hasBlob(d));
+}
+
+TEST_F(StoreTest, TreeChangedOnDiskFailsItsBlob) {
+  auto adopted = store_->adoptLayerTree(makeUpper("h", "content-h"));
+  ASSERT_TRUE(adopted && adopted->has_value());
+  const std::string hex = (*adopted)->diffIdHex;
+  const oci::Digest d = oci::Digest::sha256(hex);
+  const std::string want =
+      "layer sha256:" + hex + " changed on disk: its tar no longer matches its diff_id";
+  const std::string file = store_->layout().layerTree(hex) + "/sub/big";
+  // Same size, other bytes: found when the stream ends.
+  {
+    UniqueFd fd = *openFile(file, O_WRONLY);
+    ASSERT_EQ(::pwrite(fd.get(), "x", 1, 100), 1);
+  }
+  auto changed = readWhole(d);
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().what(), want);
+  // Longer: found as soon as the stream passes the recorded size.
+  {
+    UniqueFd fd = *openFile(file, O_WRONLY | O_APPEND);
+    ASSERT_TRUE(writeAll(fd.get(), std::string(1 << 20, 'y')));
+  }
+  auto longer = readWhole(d);
+  ASSERT_FALSE(longer);
+  EXPECT_EQ(longer.error().what(), want);
+  // A reader dropped halfway stops its writer.
+  auto r = store_->openBlob(d);
+  ASSERT_TRUE(r);
+  char buf[512];
+  EXPECT_TRUE((*r)->read(buf, sizeof buf));
+}
+
+TEST_F(StoreTest, AdoptingALayerTheStoreHasFromAnotherBlobStoresItsTar) {
+  const std::string upper = makeUpper("k", "content-k");
+  const std::string tar = layerTarOf(upper);
+  const oci::Digest d = oci::Digest::of(tar);
+  // As after a pull: the layer unpacked from a compressed blob, no uncompressed blob.
+  ASSERT_TRUE(store_->addLayer(stringReader(tar), d, oci::Digest::of("compressed")));
+  ASSERT_FALSE(store_->hasBlob(d));
+  auto adopted = store_->adoptLayerTree(upper);
+  ASSERT_TRUE(adopted && adopted->has_value()) << (adopted ? "" : adopted.error().what());
+  EXPECT_FALSE((*adopted)->tarFromTree);
+  EXPECT_EQ(*readFile(store_->layout().blob(d)), tar);
 }
 
 TEST_F(StoreTest, TagsMoveAndSharedLayersSurviveRemoval) {
