@@ -159,6 +159,8 @@ class Expander {
   Result<std::string> substituted(const std::string& name);
   std::string readName();
   std::optional<std::string_view> lookup(const std::string& name);
+  // Takes bytes added to a result from the budget; an error once it is spent.
+  Status charge(size_t bytes);
 
   const ShellOptions& options_;
   const char32_t escape_;
@@ -166,6 +168,7 @@ class Expander {
   const Vars& vars_;
   bool rawEscapes_;  // whether escape characters are kept, in the word being read
   int depth_ = 0;    // ${...} words being read, one inside the other
+  size_t budget_ = ShellLexer::kMaxExpansionBytes;  // bytes results may still grow by
 };
 
 // Reads up to (and consumes) the stop character, or to the end of the text when stop is kEnd;
@@ -191,6 +194,7 @@ Result<Expander::Piece> Expander::untilStop(char32_t stop, bool rawEscapes) {
     }
     if (c == '$') {
       std::string value = TRY(dollar());
+      TRYV(charge(value.size()));
       piece.text += value;
       words.addString(value);
       continue;
@@ -276,7 +280,9 @@ Result<std::string> Expander::doubleQuoted() {
       return out;
     }
     if (ahead == '$') {
-      out += TRY(dollar());
+      std::string value = TRY(dollar());
+      TRYV(charge(value.size()));
+      out += value;
       continue;
     }
     c = cursor_.next();
@@ -393,7 +399,7 @@ Result<std::string> Expander::substituted(const std::string& name) {
   std::optional<std::string_view> value = lookup(name);
   // Written back with a single slash whatever the original had, as BuildKit does.
   if (!value && options_.skipUnset) return "${" + name + "/" + pattern + "/" + replacement + "}";
-  return shell_detail::replaceMatches(pattern, value.value_or(""), replacement, all);
+  return shell_detail::replaceMatches(pattern, value.value_or(""), replacement, all, budget_);
 }
 
 // A variable name: letters, digits and '_' not starting with a digit; or a run of digits; or
@@ -423,6 +429,12 @@ std::optional<std::string_view> Expander::lookup(const std::string& name) {
   }
   matched.insert(name);
   return std::string_view(it->second);
+}
+
+Status Expander::charge(size_t bytes) {
+  if (bytes > budget_) return shell_detail::expansionTooLarge();
+  budget_ -= bytes;
+  return {};
 }
 
 }  // namespace

@@ -67,10 +67,13 @@ struct Expansion {
 // Expands Dockerfile words. Immutable after construction: the const members may be called from
 // several threads at once. Nesting of ${...} inside ${...} is limited to kMaxNesting levels (an
 // error beyond), so that hostile input cannot exhaust the stack: each level costs about 2.5 KiB
-// of stack in an optimised build and about 13 KiB under AddressSanitizer.
+// of stack in an optimised build and about 13 KiB under AddressSanitizer. One expansion may add
+// at most kMaxExpansionBytes to its results, counted at every nesting level it passes through
+// (an error beyond), so that a short text cannot exhaust memory: nested ${name//p/r} multiply.
 class ShellLexer {
  public:
   static constexpr int kMaxNesting = 64;
+  static constexpr size_t kMaxExpansionBytes = size_t{16} << 20;
 
   explicit ShellLexer(ShellOptions options = {});
 
@@ -100,9 +103,13 @@ namespace shell_detail {
 Result<std::string> trimPrefix(std::string_view pattern, std::string_view value, bool greedy);
 // ${name%p} and ${name%%p} (greedy): value without the matched suffix.
 Result<std::string> trimSuffix(std::string_view pattern, std::string_view value, bool greedy);
-// ${name/p/r} (all = false) and ${name//p/r} (all = true).
+// ${name/p/r} (all = false) and ${name//p/r} (all = true). A result longer than limit bytes is
+// the error expansionTooLarge() instead.
 Result<std::string> replaceMatches(std::string_view pattern, std::string_view value,
-                                   std::string_view replacement, bool all);
+                                   std::string_view replacement, bool all,
+                                   size_t limit = ShellLexer::kMaxExpansionBytes);
+// The error of an expansion over its budget (ShellLexer::kMaxExpansionBytes).
+std::unexpected<Error> expansionTooLarge();
 
 }  // namespace shell_detail
 }  // namespace strata::dockerfile

@@ -241,8 +241,13 @@ Result<std::string> trimSuffix(std::string_view pattern, std::string_view value,
   return encodeAll(std::u32string_view(runes).substr(0, keep));
 }
 
+std::unexpected<Error> expansionTooLarge() {
+  return failInvalid("expanded text is larger than " +
+                     std::to_string(ShellLexer::kMaxExpansionBytes >> 20) + " MiB");
+}
+
 Result<std::string> replaceMatches(std::string_view pattern, std::string_view value,
-                                   std::string_view replacement, bool all) {
+                                   std::string_view replacement, bool all, size_t limit) {
   auto prog = compileGlob(decodeAll(pattern), /*greedy=*/true);
   if (!prog) return failInvalid(patternError(pattern, prog.error()));
   std::vector<size_t> at;  // byte offset of each character of value
@@ -252,6 +257,8 @@ Result<std::string> replaceMatches(std::string_view pattern, std::string_view va
   if (!all) {
     std::optional<Span> span = machine.find(runes, 0, /*anchored=*/false);
     if (!span) return std::string(value);
+    if (value.size() - (at[span->end] - at[span->begin]) + replacement.size() > limit)
+      return expansionTooLarge();
     std::string out(bytes(0, span->begin));
     out += replacement;
     out += bytes(span->end, runes.size());
@@ -259,7 +266,8 @@ Result<std::string> replaceMatches(std::string_view pattern, std::string_view va
   }
   // Every match, left to right, as Go's Regexp.ReplaceAllString: the search resumes where the
   // last match ended (one character further after an empty match), and an empty match right
-  // after a non-empty one is not replaced.
+  // after a non-empty one is not replaced. Each step adds at most the replacement, the matched
+  // text and the text before it, so checking after each step bounds the memory used.
   std::string out;
   size_t lastEnd = 0, search = 0;
   while (search <= runes.size()) {
@@ -268,10 +276,12 @@ Result<std::string> replaceMatches(std::string_view pattern, std::string_view va
     out += bytes(lastEnd, span->begin);
     if (span->end > lastEnd || span->begin == 0)
       expandTemplate(out, replacement, bytes(span->begin, span->end));
+    if (out.size() > limit) return expansionTooLarge();
     lastEnd = span->end;
     search = span->end > search ? span->end : search + 1;
   }
   out += bytes(lastEnd, runes.size());
+  if (out.size() > limit) return expansionTooLarge();
   return out;
 }
 

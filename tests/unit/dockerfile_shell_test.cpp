@@ -486,6 +486,40 @@ TEST(ShellErrors, DeepNestingIsRefused) {
   EXPECT_NE(message.find("nested more than"), std::string::npos) << message.substr(0, 200);
 }
 
+TEST(ShellErrors, ExpansionOverItsBudgetIsRefused) {
+  // Each ${P//} level puts its replacement between every character of P: 27 times as long per
+  // level, so seven levels of a 26-character value would be 10^10 bytes.
+  const Vars v{{"P", "abcdefghijklmnopqrstuvwxyz"}};
+  std::string nested = "x";
+  for (int i = 0; i < 7; ++i) nested = "${P//" + std::string("/") + nested + "}";
+  std::string message = errorOf(nested, v);
+  EXPECT_TRUE(message.ends_with("\": expanded text is larger than 16 MiB")) << message;
+  EXPECT_EQ(message.rfind("failed to process \"${P///${P///", 0), 0u) << message;
+
+  // Many copies of a large value count against the budget together.
+  const Vars big{{"B", std::string(1 << 20, 'b')}};
+  std::string many;
+  for (int i = 0; i < 16; ++i) many += "${B}";
+  EXPECT_EQ(word(many, big).size(), size_t{16} << 20);
+  EXPECT_NE(errorOf(many + "\"$B\"", big).find("larger than 16 MiB"), std::string::npos);
+
+  // Three levels stay well within it and expand as before.
+  std::string three = "x";
+  for (int i = 0; i < 3; ++i) three = "${P//" + std::string("/") + three + "}";
+  EXPECT_EQ(word(three, v).size(), 26 + 27 * (26 + 27 * (26 + 27)));
+}
+
+TEST(ShellPatterns, ReplaceMatchesStopsAtItsLimit) {
+  auto r = strata::dockerfile::shell_detail::replaceMatches("", "abc", "0123456789", true, 35);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message(), "expanded text is larger than 16 MiB");
+  r = strata::dockerfile::shell_detail::replaceMatches("", "abc", "0123456789", true, 43);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->size(), 43u);
+  r = strata::dockerfile::shell_detail::replaceMatches("b", "abc", "0123456789", false, 11);
+  ASSERT_FALSE(r.has_value());
+}
+
 // ---- quotes, escapes and the options ----
 
 TEST(ShellQuotes, DoubleQuoteEscapes) {
