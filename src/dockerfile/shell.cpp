@@ -134,7 +134,8 @@ class Expander {
         escape_(static_cast<unsigned char>(options.escape)),
         cursor_(text),
         vars_(vars),
-        rawEscapes_(options.rawEscapes) {}
+        rawEscapes_(options.rawEscapes),
+        budget_(options.maxExpandedBytes) {}
 
   struct Piece {
     std::string text;
@@ -161,6 +162,7 @@ class Expander {
   std::optional<std::string_view> lookup(const std::string& name);
   // Takes bytes added to a result from the budget; an error once it is spent.
   Status charge(size_t bytes);
+  std::unexpected<Error> tooLarge() const;
 
   const ShellOptions& options_;
   const char32_t escape_;
@@ -168,7 +170,7 @@ class Expander {
   const Vars& vars_;
   bool rawEscapes_;  // whether escape characters are kept, in the word being read
   int depth_ = 0;    // ${...} words being read, one inside the other
-  size_t budget_ = ShellLexer::kMaxExpansionBytes;  // bytes results may still grow by
+  size_t budget_;    // bytes the results may still grow by
 };
 
 // Reads up to (and consumes) the stop character, or to the end of the text when stop is kEnd;
@@ -399,7 +401,10 @@ Result<std::string> Expander::substituted(const std::string& name) {
   std::optional<std::string_view> value = lookup(name);
   // Written back with a single slash whatever the original had, as BuildKit does.
   if (!value && options_.skipUnset) return "${" + name + "/" + pattern + "/" + replacement + "}";
-  return shell_detail::replaceMatches(pattern, value.value_or(""), replacement, all, budget_);
+  std::optional<std::string> replaced =
+      TRY(shell_detail::replaceMatches(pattern, value.value_or(""), replacement, all, budget_));
+  if (!replaced) return tooLarge();
+  return std::move(*replaced);
 }
 
 // A variable name: letters, digits and '_' not starting with a digit; or a run of digits; or
@@ -432,9 +437,16 @@ std::optional<std::string_view> Expander::lookup(const std::string& name) {
 }
 
 Status Expander::charge(size_t bytes) {
-  if (bytes > budget_) return shell_detail::expansionTooLarge();
+  if (bytes > budget_) return tooLarge();
   budget_ -= bytes;
   return {};
+}
+
+std::unexpected<Error> Expander::tooLarge() const {
+  const size_t max = options_.maxExpandedBytes;
+  return failInvalid("expanded text is larger than " +
+                     (max % (1 << 20) == 0 ? std::to_string(max >> 20) + " MiB"
+                                           : std::to_string(max) + " bytes"));
 }
 
 }  // namespace

@@ -55,6 +55,10 @@ struct ShellOptions {
   bool rawEscapes = false;         // keep escape characters in the output
   bool skipUnset = false;          // leave references to unset variables as written
   bool skipProcessQuotes = false;  // quotes are ordinary characters
+  // The most one expansion may add to its results, counted at every ${...} level it passes
+  // through; an error beyond. Nested ${name//p/r} multiply the length of the value per level,
+  // so without a limit a short text could exhaust memory.
+  size_t maxExpandedBytes = size_t{16} << 20;
 };
 
 struct Expansion {
@@ -67,13 +71,10 @@ struct Expansion {
 // Expands Dockerfile words. Immutable after construction: the const members may be called from
 // several threads at once. Nesting of ${...} inside ${...} is limited to kMaxNesting levels (an
 // error beyond), so that hostile input cannot exhaust the stack: each level costs about 2.5 KiB
-// of stack in an optimised build and about 13 KiB under AddressSanitizer. One expansion may add
-// at most kMaxExpansionBytes to its results, counted at every nesting level it passes through
-// (an error beyond), so that a short text cannot exhaust memory: nested ${name//p/r} multiply.
+// of stack in an optimised build and about 13 KiB under AddressSanitizer.
 class ShellLexer {
  public:
   static constexpr int kMaxNesting = 64;
-  static constexpr size_t kMaxExpansionBytes = size_t{16} << 20;
 
   explicit ShellLexer(ShellOptions options = {});
 
@@ -103,13 +104,11 @@ namespace shell_detail {
 Result<std::string> trimPrefix(std::string_view pattern, std::string_view value, bool greedy);
 // ${name%p} and ${name%%p} (greedy): value without the matched suffix.
 Result<std::string> trimSuffix(std::string_view pattern, std::string_view value, bool greedy);
-// ${name/p/r} (all = false) and ${name//p/r} (all = true). A result longer than limit bytes is
-// the error expansionTooLarge() instead.
-Result<std::string> replaceMatches(std::string_view pattern, std::string_view value,
-                                   std::string_view replacement, bool all,
-                                   size_t limit = ShellLexer::kMaxExpansionBytes);
-// The error of an expansion over its budget (ShellLexer::kMaxExpansionBytes).
-std::unexpected<Error> expansionTooLarge();
+// ${name/p/r} (all = false) and ${name//p/r} (all = true); nullopt when the result would be
+// longer than limit bytes (it stops as soon as it knows).
+Result<std::optional<std::string>> replaceMatches(std::string_view pattern, std::string_view value,
+                                                  std::string_view replacement, bool all,
+                                                  size_t limit);
 
 }  // namespace shell_detail
 }  // namespace strata::dockerfile

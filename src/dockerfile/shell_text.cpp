@@ -241,13 +241,9 @@ Result<std::string> trimSuffix(std::string_view pattern, std::string_view value,
   return encodeAll(std::u32string_view(runes).substr(0, keep));
 }
 
-std::unexpected<Error> expansionTooLarge() {
-  return failInvalid("expanded text is larger than " +
-                     std::to_string(ShellLexer::kMaxExpansionBytes >> 20) + " MiB");
-}
-
-Result<std::string> replaceMatches(std::string_view pattern, std::string_view value,
-                                   std::string_view replacement, bool all, size_t limit) {
+Result<std::optional<std::string>> replaceMatches(std::string_view pattern, std::string_view value,
+                                                  std::string_view replacement, bool all,
+                                                  size_t limit) {
   auto prog = compileGlob(decodeAll(pattern), /*greedy=*/true);
   if (!prog) return failInvalid(patternError(pattern, prog.error()));
   std::vector<size_t> at;  // byte offset of each character of value
@@ -256,9 +252,9 @@ Result<std::string> replaceMatches(std::string_view pattern, std::string_view va
   auto bytes = [&](size_t from, size_t to) { return value.substr(at[from], at[to] - at[from]); };
   if (!all) {
     std::optional<Span> span = machine.find(runes, 0, /*anchored=*/false);
-    if (!span) return std::string(value);
+    if (!span) return value.size() > limit ? std::nullopt : std::optional(std::string(value));
     if (value.size() - (at[span->end] - at[span->begin]) + replacement.size() > limit)
-      return expansionTooLarge();
+      return std::nullopt;
     std::string out(bytes(0, span->begin));
     out += replacement;
     out += bytes(span->end, runes.size());
@@ -276,12 +272,12 @@ Result<std::string> replaceMatches(std::string_view pattern, std::string_view va
     out += bytes(lastEnd, span->begin);
     if (span->end > lastEnd || span->begin == 0)
       expandTemplate(out, replacement, bytes(span->begin, span->end));
-    if (out.size() > limit) return expansionTooLarge();
+    if (out.size() > limit) return std::nullopt;
     lastEnd = span->end;
     search = span->end > search ? span->end : search + 1;
   }
   out += bytes(lastEnd, runes.size());
-  if (out.size() > limit) return expansionTooLarge();
+  if (out.size() > limit) return std::nullopt;
   return out;
 }
 

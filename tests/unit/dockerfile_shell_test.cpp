@@ -510,14 +510,30 @@ TEST(ShellErrors, ExpansionOverItsBudgetIsRefused) {
 }
 
 TEST(ShellPatterns, ReplaceMatchesStopsAtItsLimit) {
-  auto r = strata::dockerfile::shell_detail::replaceMatches("", "abc", "0123456789", true, 35);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().message(), "expanded text is larger than 16 MiB");
-  r = strata::dockerfile::shell_detail::replaceMatches("", "abc", "0123456789", true, 43);
+  using strata::dockerfile::shell_detail::replaceMatches;
+  auto r = replaceMatches("", "abc", "0123456789", true, 42);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->size(), 43u);
-  r = strata::dockerfile::shell_detail::replaceMatches("b", "abc", "0123456789", false, 11);
-  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(*r, std::nullopt);
+  r = replaceMatches("", "abc", "0123456789", true, 43);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, "0123456789a0123456789b0123456789c0123456789");
+  EXPECT_EQ(*replaceMatches("b", "abc", "0123456789", false, 11), std::nullopt);
+  EXPECT_EQ(*replaceMatches("b", "abc", "0123456789", false, 12), "a0123456789c");
+  EXPECT_EQ(*replaceMatches("x", "abc", "0123456789", false, 2), std::nullopt);
+  EXPECT_FALSE(replaceMatches("\\q", "abc", "", true, 100).has_value());  // a bad pattern
+}
+
+TEST(ShellErrors, ExpansionLimitIsAnOption) {
+  ShellOptions small;
+  small.maxExpandedBytes = 10;
+  const Vars v{{"A", "12345"}};
+  EXPECT_EQ(word("$A$A", v, small), "1234512345");
+  EXPECT_EQ(errorOf("$A$A$A", v, small),
+            "failed to process \"$A$A$A\": expanded text is larger than 10 bytes");
+  EXPECT_EQ(errorOf("\"$A$A$A\"", v, small),
+            "failed to process \"\\\"$A$A$A\\\"\": expanded text is larger than 10 bytes");
+  EXPECT_EQ(errorOf("${A//?/$A}", v, small),
+            "failed to process \"${A//?/$A}\": expanded text is larger than 10 bytes");
 }
 
 // ---- quotes, escapes and the options ----
