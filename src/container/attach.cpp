@@ -24,23 +24,7 @@ Status writeFrame(int fd, Frame type, const void* data, size_t size) {
                            static_cast<unsigned char>(size)};
   std::string buf(reinterpret_cast<char*>(head), 5);
   buf.append(static_cast<const char*>(data), size);
-  const char* p = buf.data();
-  size_t left = buf.size();
-  while (left > 0) {
-    ssize_t n = ::send(fd, p, left, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd pfd{fd, POLLOUT, 0};
-        ::poll(&pfd, 1, 1000);
-        continue;
-      }
-      return failErrno("attach: send");
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return {};
+  return sendAll(fd, buf.data(), buf.size(), "attach: send");
 }
 
 std::optional<std::pair<Frame, std::string>> FrameParser::next() {

@@ -175,18 +175,8 @@ class LayerPull {
   Status forward(const char* data, size_t n) {
     hash_.update(data, n);
     written_ += n;
-    if (streamOpen_) {
-      for (size_t off = 0; off < n;) {
-        const ssize_t sent = ::send(stream_.get(), data + off, n - off, MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR) continue;
-        if (sent < 0) {
-          // The unpacker stopped (its error is reported); keep downloading to check the digest.
-          streamOpen_ = false;
-          break;
-        }
-        off += static_cast<size_t>(sent);
-      }
-    }
+    // When the unpacker stopped (its error is reported), the download goes on for the digest.
+    if (streamOpen_ && !sendAll(stream_.get(), data, n, "stream layer")) streamOpen_ = false;
     progress_.bytes(id_, "Downloading", written_, static_cast<uint64_t>(std::max<int64_t>(blob_.size, 0)));
     return {};
   }

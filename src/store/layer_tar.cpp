@@ -11,21 +11,6 @@
 namespace strata::store {
 namespace {
 
-// Sends all of data on a stream socket; a reader that went away is EPIPE, never SIGPIPE.
-Status sendAll(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return failErrno("send layer tar");
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
 layer::WriteTarOptions layerTarOptions() {
   layer::WriteTarOptions options;
   options.overlay = layer::OverlayMarkers::ToLayer;
@@ -48,7 +33,7 @@ class LayerTarReader final : public layer::Reader {
   void start(std::string tree, UniqueFd out) {
     writer_ = std::thread([this, tree = std::move(tree), out = std::move(out)] {
       made_ = writeLayerTar(tree, [&](const void* data, size_t n) {
-        return sendAll(out.get(), data, n);
+        return sendAll(out.get(), data, n, "send layer tar");
       });
     });  // out is closed as the thread ends: the reader sees the end of the stream
   }

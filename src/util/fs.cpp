@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +58,25 @@ Status writeAll(int fd, const void* data, size_t size) {
     if (n < 0) {
       if (errno == EINTR) continue;
       return failErrno("write");
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Status sendAll(int fd, const void* data, size_t size, const std::string& what) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        pollfd pfd{fd, POLLOUT, 0};
+        ::poll(&pfd, 1, -1);
+        continue;
+      }
+      return failErrno(what);
     }
     p += n;
     size -= static_cast<size_t>(n);

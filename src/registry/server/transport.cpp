@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "util/fs.h"
+
 namespace strata::registry::server {
 namespace {
 
@@ -36,16 +38,7 @@ class PlainTransport final : public Transport {
   }
 
   Status write(const char* data, size_t size) override {
-    while (size > 0) {
-      const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return failErrno("write to client");
-      }
-      data += n;
-      size -= static_cast<size_t>(n);
-    }
-    return {};
+    return sendAll(fd_, data, size, "write to client");
   }
 
   Status sendFile(int fd, uint64_t offset, uint64_t length) override {
