@@ -100,6 +100,17 @@ for ref in nothere nothere:1 example.com/nothere:1 0123456789ab \
 done
 assert_no_file "$E2E_TMP/x.tar"
 
+note "a Dockerfile word that expands without bound"
+# Each ${P//} level puts its replacement between every character of P (27 times as long per
+# level): seven levels would be 10^10 bytes. The build stops at 16 MiB, naming the line.
+mkdir -p "$E2E_TMP/bomb"
+nested=x
+for _ in 1 2 3 4 5 6 7; do nested="\${P//$( printf / )$nested}"; done
+# (In FROM, expanded before any step runs: a later step would keep the cache of those before it.)
+printf 'ARG P=abcdefghijklmnopqrstuvwxyz\nFROM good:1%s\n' "$nested" >"$E2E_TMP/bomb/Dockerfile"
+expect_error --names "Dockerfile:2" --names "expanded text is larger than 16 MiB" \
+  strata build -q -t bomb:1 "$E2E_TMP/bomb"
+
 note "the store still works"
 ok strata images --format '{{.Repository}}:{{.Tag}}'
 assert_eq "good:1" "$out"
