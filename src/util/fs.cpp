@@ -71,7 +71,9 @@ Status sendAll(int fd, const void* data, size_t size, const std::string& what) {
     const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
+      // On a non-blocking socket EAGAIN means full: wait. On a blocking one it means the send
+      // timeout (SO_SNDTIMEO) ran out, which is the caller's error to report.
+      if (errno == EAGAIN && (::fcntl(fd, F_GETFL) & O_NONBLOCK)) {
         pollfd pfd{fd, POLLOUT, 0};
         ::poll(&pfd, 1, -1);
         continue;

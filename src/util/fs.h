@@ -23,8 +23,9 @@ Result<std::string> readAll(int fd);
 // Writes all of data, retrying short writes and EINTR.
 Status writeAll(int fd, const void* data, size_t size);
 inline Status writeAll(int fd, std::string_view s) { return writeAll(fd, s.data(), s.size()); }
-// Sends all of data on a socket, retrying short sends and EINTR and waiting out EAGAIN on a
-// non-blocking one. A peer that went away is an error (EPIPE) named by what, never SIGPIPE.
+// Sends all of data on a socket, retrying short sends and EINTR; a non-blocking socket's full
+// buffer is waited out, a blocking socket's send timeout (SO_SNDTIMEO) is an error (EAGAIN). A
+// peer that went away is an error (EPIPE), never SIGPIPE. Errors are named by what.
 Status sendAll(int fd, const void* data, size_t size, const std::string& what);
 // Reads up to size bytes; returns the count (0 at end of file). Retries EINTR.
 Result<size_t> readSome(int fd, void* buf, size_t size);
