@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -32,10 +32,11 @@ class FdReader : public Reader {
 };
 
 // The compressed side of a decompressor: a source and a buffer of bytes read from it but not yet
-// consumed. The buffer may start pre-filled with the bytes used to detect the format.
+// consumed. The buffer may start pre-filled with the bytes used to detect the format. It is not
+// zeroed: only bytes read into it are used.
 struct Input {
   std::unique_ptr<Reader> src;
-  std::vector<unsigned char> buf;
+  std::unique_ptr<unsigned char[]> buf = std::make_unique_for_overwrite<unsigned char[]>(kInputChunk);
   size_t pos = 0;
   size_t len = 0;
   bool eof = false;
@@ -43,9 +44,8 @@ struct Input {
   size_t available() const { return len - pos; }
   // Replaces the (fully consumed) buffer with the next chunk of the source.
   Status refill() {
-    if (buf.size() < kInputChunk) buf.resize(kInputChunk);
     pos = 0;
-    len = TRY(src->read(buf.data(), buf.size()));
+    len = TRY(src->read(buf.get(), kInputChunk));
     if (len == 0) eof = true;
     return {};
   }
@@ -59,7 +59,7 @@ class PlainReader : public Reader {
   Result<size_t> read(void* buf, size_t size) override {
     if (in_.available() > 0) {
       size_t n = std::min(size, in_.available());
-      std::memcpy(buf, in_.buf.data() + in_.pos, n);
+      std::memcpy(buf, in_.buf.get() + in_.pos, n);
       in_.pos += n;
       return n;
     }
@@ -104,7 +104,7 @@ class GzipReader : public Reader {
         inflateReset(&zs_);
         memberEnded_ = false;
       }
-      zs_.next_in = in_.buf.data() + in_.pos;
+      zs_.next_in = in_.buf.get() + in_.pos;
       zs_.avail_in = static_cast<uInt>(in_.available());
       int ret = inflate(&zs_, Z_NO_FLUSH);
       in_.pos = in_.len - zs_.avail_in;
@@ -149,7 +149,7 @@ class ZstdReader : public Reader {
         done_ = true;  // the last frame ended exactly at the end of the input
         break;
       }
-      ZSTD_inBuffer in{in_.buf.data(), in_.len, in_.pos};
+      ZSTD_inBuffer in{in_.buf.get(), in_.len, in_.pos};
       size_t hint = ZSTD_decompressStream(dctx_, &out, &in);
       if (ZSTD_isError(hint))
         return failInvalid(std::string("zstd: invalid data in layer: ") +
@@ -200,17 +200,16 @@ Result<std::unique_ptr<Reader>> decompressingReader(std::unique_ptr<Reader> src,
                                                     Compression& detected) {
   Input in;
   in.src = std::move(src);
-  in.buf.resize(kInputChunk);
   // A pipe may deliver fewer bytes than the magic needs in one read.
   while (in.len < 4) {
-    size_t n = TRY(in.src->read(in.buf.data() + in.len, in.buf.size() - in.len));
+    size_t n = TRY(in.src->read(in.buf.get() + in.len, kInputChunk - in.len));
     if (n == 0) {
       in.eof = true;
       break;
     }
     in.len += n;
   }
-  detected = detectCompression(in.buf.data(), in.len);
+  detected = detectCompression(in.buf.get(), in.len);
   switch (detected) {
     case Compression::Gzip: {
       auto r = std::make_unique<GzipReader>(std::move(in));

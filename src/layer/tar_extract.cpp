@@ -27,7 +27,7 @@ constexpr uint64_t kDefaultMaxBytes = uint64_t(1) << 40;
 struct Feed {
   HashingReader* reader = nullptr;
   uint64_t maxBytes = 0;
-  std::vector<unsigned char> buf;
+  std::unique_ptr<unsigned char[]> buf = std::make_unique_for_overwrite<unsigned char[]>(kChunk);
   std::optional<Error> error;
 
   Result<size_t> read(void* dst, size_t size) {
@@ -41,20 +41,20 @@ struct Feed {
   // Reads what libarchive left after the end-of-archive marker, so the digest covers it.
   Status drain() {
     for (;;) {
-      size_t n = TRY(read(buf.data(), buf.size()));
+      size_t n = TRY(read(buf.get(), kChunk));
       if (n == 0) return {};
     }
   }
 
   static la_ssize_t callback(archive* a, void* self, const void** out) {
     auto* feed = static_cast<Feed*>(self);
-    auto n = feed->read(feed->buf.data(), feed->buf.size());
+    auto n = feed->read(feed->buf.get(), kChunk);
     if (!n) {
       archive_set_error(a, EIO, "%s", n.error().what().c_str());
       feed->error = std::move(n).error();
       return -1;
     }
-    *out = feed->buf.data();
+    *out = feed->buf.get();
     return static_cast<la_ssize_t>(*n);
   }
 };
@@ -86,7 +86,7 @@ Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::strin
   UniqueFd rootfd = TRY(openFile(root, O_RDONLY | O_DIRECTORY));
   ExtractResult result;
   HashingReader reader(TRY(decompressingReader(std::move(src), result.compression)));
-  Feed feed{&reader, options.maxBytes, std::vector<unsigned char>(kChunk), std::nullopt};
+  Feed feed{&reader, options.maxBytes};
 
   ArchiveReadPtr a(archive_read_new());
   if (!a) return fail(Error(ENOMEM, "libarchive: cannot allocate a reader"));
@@ -121,9 +121,9 @@ Result<ExtractResult> extractLayer(std::unique_ptr<Reader> src, const std::strin
 Result<ExtractResult> digestLayer(std::unique_ptr<Reader> src) {
   ExtractResult result;
   HashingReader reader(TRY(decompressingReader(std::move(src), result.compression)));
-  std::vector<unsigned char> buf(kChunk);
+  auto buf = std::make_unique_for_overwrite<unsigned char[]>(kChunk);
   for (;;) {
-    size_t n = TRY(reader.read(buf.data(), buf.size()));
+    size_t n = TRY(reader.read(buf.get(), kChunk));
     if (n == 0) break;
   }
   result.diffIdHex = reader.hex();
