@@ -51,8 +51,8 @@ stress: deps build
 # Each fuzz target for FUZZ_SECONDS under clang's coverage-guided libFuzzer with ASan and UBSan
 # (built in build-libfuzzer/), starting from its corpus (tests/fuzz/corpus/<name>); new inputs
 # go to build-libfuzzer/corpus-<name>, so the kept corpus is only added to by hand; the log of
-# each run is build-libfuzzer/<name>.log. A crash or a sanitizer
-# report stops the run with the input saved as build-libfuzzer/crash-*.
+# each run is build-libfuzzer/<name>.log. A crash or a sanitizer report stops the run with the
+# input saved as build-libfuzzer/crash-*.
 FUZZ_SECONDS ?= 600
 fuzz:
 	@bash scripts/install-deps.sh --fuzz

@@ -33,9 +33,9 @@ Result<seccomp::Program> compileSeccomp(const Spec& spec);
 
 // setsid; stdio (the given fds or /dev/null, or with spec.tty a pty opened in the container's
 // devpts whose master goes to the parent as PtyMaster); the user namespace; seccomp when it has
-// to come before the uid change (no no_new_privs); groups, gid, uid (in the user namespace); capabilities; chdir(spec.cwd); no_new_privs;
-// umask 022; closing every other fd but channel; the PATH lookup; seccomp; then execve, through
-// the init when runInit. Returns only on failure.
+// to come before the uid change (no no_new_privs); groups, gid, uid (in the user namespace);
+// capabilities; chdir(spec.cwd); no_new_privs; umask 022; closing every other fd but channel;
+// the PATH lookup; seccomp; then execve, through the init when runInit. Returns only on failure.
 Failure execProcess(const Spec& spec, const ExecUser& user, const Stdio& stdio, int channel,
                     const ProcessOptions& opts);
 
