@@ -296,7 +296,9 @@ ok strata restart -t 1 stubborn
 wait_status stubborn running
 
 note "pause / unpause"
-ok strata run -d --name pp bb sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+# Each tick appends one line: a single write, so a pause never leaves the
+# file half-written the way truncate-then-write could.
+ok strata run -d --name pp bb sh -c 'while :; do echo x >>/tmp/count; sleep 0.05; done'
 wait_status pp running
 ppid_=$(ctr_json pp "['State']['Pid']")
 wait_for 10 test -s "/proc/$ppid_/root/tmp/count"
@@ -305,14 +307,15 @@ assert_eq "pp" "$out" "pause prints the name given"
 assert_eq "paused" "$(ctr_status pp)" "State.Status"
 assert_eq "true" "$(ctr_json pp "['State']['Paused']")" "State.Paused"
 assert_match "$(ps_status pp)" "^Up $recent \(Paused\)\$" "ps STATUS of a paused container"
-c1=$(cat "/proc/$ppid_/root/tmp/count"); sleep 0.5; c2=$(cat "/proc/$ppid_/root/tmp/count")
+ticks() { wc -l <"/proc/$ppid_/root/tmp/count"; }
+c1=$(ticks); sleep 0.5; c2=$(ticks)
 assert_eq "$c1" "$c2" "a paused container does not run"
 assert_status 125 strata exec pp true
 ok strata unpause pp
 assert_eq "pp" "$out" "unpause prints the name given"
 assert_eq "running" "$(ctr_status pp)"
 sleep 0.5
-c3=$(cat "/proc/$ppid_/root/tmp/count")
+c3=$(ticks)
 [ "$c3" -gt "$c2" ] || fail "an unpaused container runs again ($c2 -> $c3)"
 
 note "rename"
