@@ -42,8 +42,7 @@ Status Containers::add(Record& r, bool generatedName, const std::optional<IdPool
                          "that name.");
   }
   // rmi decides under this lock which images are in use: the image must still be there.
-  const auto images = TRY(store_.images());
-  if (std::none_of(images.begin(), images.end(), [&](const store::ImageRecord& i) { return i.id == r.image; }))
+  if (!TRY(store_.image(r.image)))
     return failInvalid("No such image: " + r.image.str() + " (removed while the container was created)");
   if (idPool) {
     std::vector<runtime::IdMapping> used;

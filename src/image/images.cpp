@@ -41,8 +41,30 @@ static const ImageRecord* findByReference(const std::vector<ImageRecord>& recs,
   return nullptr;
 }
 
+// As resolveIn over every record, reading only what the argument names: one symlink and one
+// record for a name, the list of IDs for an ID prefix.
 Result<ImageRecord> resolve(const store::Store& s, std::string_view arg) {
-  return resolveIn(TRY(s.images()), arg);
+  auto ref = oci::Reference::parse(arg);
+  if (ref) {
+    const std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
+    if (auto r = TRY(s.imageNamed(name))) return *r;
+    if (ref->digest) {  // an image pulled under another name, found by its manifest
+      for (const auto& r : TRY(s.images()))
+        if (r.manifest == *ref->digest) return r;
+    }
+  }
+  if (auto prefix = oci::asImageIdPrefix(arg)) {
+    std::optional<oci::Digest> found;
+    for (const auto& id : TRY(s.imageIds())) {
+      if (id.hex.compare(0, prefix->size(), *prefix) != 0) continue;
+      if (found) return failInvalid("image ID prefix `" + std::string(arg) + "` is ambiguous");
+      found = id;
+    }
+    if (found)
+      if (auto r = TRY(s.image(*found))) return *r;
+  }
+  if (!ref && !oci::asImageIdPrefix(arg)) return fail(std::move(ref).error());
+  return failInvalid("No such image: " + std::string(arg));
 }
 
 Result<ImageRecord> resolveIn(const std::vector<ImageRecord>& recs, std::string_view arg) {
@@ -145,30 +167,26 @@ static void moveTag(std::vector<ImageRecord>& recs, const std::string& tag, cons
 
 namespace {
 
-// Adds (or finds) the record of configDigest in recs and points tags and repoDigests at it.
-ImageRecord& applyRecord(std::vector<ImageRecord>& recs, const oci::Digest& configDigest,
-                         const oci::Digest& manifestDigest, const std::vector<oci::Reference>& tags,
-                         const std::vector<std::string>& repoDigests,
-                         const std::optional<oci::Digest>& parent, const std::string& now) {
-  auto it = std::find_if(recs.begin(), recs.end(), [&](const ImageRecord& r) { return r.id == configDigest; });
-  if (it == recs.end()) {
-    ImageRecord r;
-    r.id = configDigest;
-    r.manifest = manifestDigest;
-    r.added = now;
-    r.parent = parent;
-    recs.push_back(std::move(r));
-    it = std::prev(recs.end());
-  }
+ImageRecord newRecord(const oci::Digest& configDigest, const oci::Digest& manifestDigest,
+                      const std::optional<oci::Digest>& parent, const std::string& now) {
+  ImageRecord r;
+  r.id = configDigest;
+  r.manifest = manifestDigest;
+  r.added = now;
+  r.parent = parent;
+  return r;
+}
+
+// Points tags and repoDigests at r (the store takes them from the images that had them).
+void addNames(ImageRecord& r, const std::vector<oci::Reference>& tags,
+              const std::vector<std::string>& repoDigests, const std::string& now) {
   for (const auto& t : tags) {
     std::string q = t.str();
-    moveTag(recs, q, configDigest);
-    if (!hasTag(*it, q)) it->tags.push_back(q);
-    it->lastTagTime = now;
+    if (!hasTag(r, q)) r.tags.push_back(q);
+    r.lastTagTime = now;
   }
   for (const auto& d : repoDigests)
-    if (std::find(it->digests.begin(), it->digests.end(), d) == it->digests.end()) it->digests.push_back(d);
-  return *it;
+    if (std::find(r.digests.begin(), r.digests.end(), d) == r.digests.end()) r.digests.push_back(d);
 }
 
 }  // namespace
@@ -180,8 +198,10 @@ Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest
                                 const std::optional<oci::Digest>& parent) {
   ImageRecord saved;
   const std::string now = nowRfc3339Nano();
-  TRYV(s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
-    saved = applyRecord(recs, configDigest, manifestDigest, tags, repoDigests, parent, now);
+  TRYV(s.updateImage(configDigest, [&](std::optional<ImageRecord>& r) -> Status {
+    if (!r) r = newRecord(configDigest, manifestDigest, parent, now);
+    addNames(*r, tags, repoDigests, now);
+    saved = *r;
     return {};
   }));
   return saved;
@@ -190,7 +210,15 @@ Result<ImageRecord> recordImage(store::Store& s, const oci::Digest& configDigest
 Status recordImages(store::Store& s, const std::vector<NewRecord>& images) {
   const std::string now = nowRfc3339Nano();
   return s.updateImages([&](std::vector<ImageRecord>& recs) -> Status {
-    for (const auto& n : images) applyRecord(recs, n.configDigest, n.manifestDigest, n.tags, {}, std::nullopt, now);
+    for (const auto& n : images) {
+      auto it = std::find_if(recs.begin(), recs.end(), [&](const ImageRecord& r) { return r.id == n.configDigest; });
+      if (it == recs.end()) {
+        recs.push_back(newRecord(n.configDigest, n.manifestDigest, std::nullopt, now));
+        it = std::prev(recs.end());
+      }
+      for (const auto& t : n.tags) moveTag(recs, t.str(), n.configDigest);
+      addNames(*it, n.tags, {}, now);
+    }
     return {};
   });
 }

@@ -61,8 +61,8 @@ Result<store::ImageRecord> recordImage(store::Store& s, const oci::Digest& confi
                                        const std::vector<std::string>& repoDigests = {},
                                        const std::optional<oci::Digest>& parent = std::nullopt);
 
-// As recordImage for several images, saved together (one read and one write of the index,
-// whatever their number; load records a whole archive this way). Later entries' tags win.
+// As recordImage for several images, saved together (the records read once and each written
+// once, whatever their number; load records a whole archive this way). Later entries' tags win.
 struct NewRecord {
   oci::Digest configDigest;
   oci::Digest manifestDigest;

@@ -276,10 +276,9 @@ Result<std::vector<Json>> historyRows(const store::Store& s, const Loaded& img, 
   auto name = [&](const oci::Digest& id) { return noTrunc ? id.str() : id.hex.substr(0, 12); };
   if (!rows.empty()) rows.front()["ID"] = name(img.record.id);
   std::optional<oci::Digest> parent = img.record.parent;
-  std::vector<store::ImageRecord> all = TRY(s.images());
   for (int depth = 0; parent && depth < 1000; ++depth) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.id == *parent; });
-    if (it == all.end()) break;
+    auto it = TRY(s.image(*parent));
+    if (!it) break;
     oci::ImageConfig pc = TRY(oci::parseImageConfig(TRY(s.readBlob(it->id))));
     if (pc.history.empty() || pc.history.size() > rows.size()) break;
     rows[rows.size() - pc.history.size()]["ID"] = name(it->id);

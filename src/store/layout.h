@@ -6,7 +6,14 @@
 //                                    every image that has the layer
 //   <root>/layers/<diffid-hex>/meta.json  {"blob","size","tarSize"[,"tarFromTree"]} for that
 //                                    layer; tarFromTree: blob sha256:<diffid-hex> is diff/'s tar
-//   <root>/images.json               image records: ID, manifest, tags, digests
+//   <root>/images/<config-hex>.json  one image's record: ID, manifest, times, parent, and its
+//                                    names as last written (each checked against refs/)
+//   <root>/refs/<key>                one symlink per name (tag, or repository@digest) whose
+//                                    target is the ID hex of the image it names; <key> is the
+//                                    fully qualified name with '/' as '+' (or "~" + sha256 of
+//                                    the name when that is long)
+//   <root>/images.json               the records before images/ and refs/: moved there when the
+//                                    store is opened
 //   <root>/containers/<id>/          container records (issue 3)
 //   <root>/builder/cache/<key>.json  build cache records; their "blobs" and "layers" arrays keep
 //                                    those blobs and layers from garbage collection
@@ -51,7 +58,10 @@ class Layout {
   std::string download(const oci::Digest& d) const { return downloadsDir() + "/" + d.hex; }
   std::string distributionDir() const { return root_ + "/distribution"; }
   std::string blobSources(const oci::Digest& d) const { return distributionDir() + "/" + d.hex; }
-  std::string imagesFile() const { return root_ + "/images.json"; }
+  std::string imagesDir() const { return root_ + "/images"; }
+  std::string imageRecord(const std::string& idHex) const { return imagesDir() + "/" + idHex + ".json"; }
+  std::string refsDir() const { return root_ + "/refs"; }
+  std::string legacyImagesFile() const { return root_ + "/images.json"; }
   std::string containersDir() const { return root_ + "/containers"; }
   std::string tmpDir() const { return root_ + "/tmp"; }
   std::string builderDir() const { return root_ + "/builder"; }

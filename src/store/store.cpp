@@ -70,9 +70,12 @@ Result<oci::Digest> BlobWriter::commit(const std::optional<oci::Digest>& expecte
 Result<Store> Store::open(const std::string& root) {
   if (root.empty()) return failInvalid("store root is empty");
   Layout l(root);
-  for (const auto& d : {l.blobsDir(), l.layersDir(), l.containersDir(), l.tmpDir(), l.locksDir(), l.builderDir()})
+  for (const auto& d : {l.blobsDir(), l.layersDir(), l.containersDir(), l.tmpDir(), l.locksDir(),
+                        l.builderDir(), l.imagesDir(), l.refsDir()})
     TRYV_CTX(mkdirAll(d, 0700), "open store `" + root + "`");
-  return Store(std::move(l));
+  Store s(std::move(l));
+  if (pathExists(s.layout_.legacyImagesFile())) TRYV_CTX(s.moveLegacyImages(), "open store `" + root + "`");
+  return s;
 }
 
 bool Store::hasBlob(const oci::Digest& d) const {
@@ -315,59 +318,6 @@ Result<std::optional<LayerInfo>> Store::adoptLayerTree(const std::string& dir) {
   LayerInfo installed = TRY(installLayer(staging, info));
   if (!installed.tarFromTree) TRYV(storeTarIfMissing(tree));  // lost a race to that layer
   return std::optional<LayerInfo>(std::move(installed));
-}
-
-// ---------------------------------------------------------------- image records
-
-static Json recordToJson(const ImageRecord& r) {
-  Json j = Json::object();
-  j["id"] = r.id.str();
-  j["manifest"] = r.manifest.str();
-  j["tags"] = r.tags;
-  j["digests"] = r.digests;
-  j["added"] = r.added;
-  if (!r.lastTagTime.empty()) j["lastTagTime"] = r.lastTagTime;
-  if (r.parent) j["parent"] = r.parent->str();
-  return j;
-}
-
-static Result<ImageRecord> recordFromJson(const Json& j) {
-  if (!j.is_object()) return failInvalid("image record is not an object");
-  ImageRecord r;
-  r.id = TRY(oci::Digest::parse(j.value("id", "")));
-  r.manifest = TRY(oci::Digest::parse(j.value("manifest", "")));
-  r.tags = j.value("tags", std::vector<std::string>{});
-  r.digests = j.value("digests", std::vector<std::string>{});
-  r.added = j.value("added", "");
-  r.lastTagTime = j.value("lastTagTime", "");
-  if (j.contains("parent")) r.parent = TRY(oci::Digest::parse(j.value("parent", "")));
-  return r;
-}
-
-Result<std::vector<ImageRecord>> Store::images() const {
-  std::vector<ImageRecord> out;
-  auto text = readFile(layout_.imagesFile());
-  if (!text) {
-    if (text.error().code() == ENOENT) return out;
-    return fail(std::move(text).error());
-  }
-  Json j = Json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("images") || !j["images"].is_array())
-    return failInvalid("store index `" + layout_.imagesFile() + "` is corrupt");
-  for (const auto& e : j["images"])
-    out.push_back(TRY_CTX(recordFromJson(e), "store index `" + layout_.imagesFile() + "`"));
-  return out;
-}
-
-Status Store::updateImages(const std::function<Status(std::vector<ImageRecord>&)>& edit) {
-  FileLock lock = TRY(FileLock::acquire(layout_.indexLock(), FileLock::Mode::Exclusive));
-  std::vector<ImageRecord> recs = TRY(images());
-  TRYV(edit(recs));
-  Json arr = Json::array();
-  for (const auto& r : recs) arr.push_back(recordToJson(r));
-  Json j = Json::object();
-  j["images"] = std::move(arr);
-  return writeFileAtomic(layout_.imagesFile(), j.dump(1));
 }
 
 // ---------------------------------------------------------------- gc

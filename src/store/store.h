@@ -3,8 +3,8 @@
 // Blobs are immutable files named by their sha256 and written atomically (temp, fsync, rename).
 // Layers are unpacked once per diff_id. A layer a build step made keeps its tree only: its
 // uncompressed tar, the blob sha256:<diff_id>, is made from the tree whenever it is read. The
-// image records (images.json) are replaced atomically under an exclusive lock, so readers never
-// lock and never see a half-written file.
+// image records (images/, refs/) are changed under an exclusive lock, each file replaced
+// atomically, so readers never lock and never see a half-written file.
 //
 // Concurrency: any process adding content holds the shared gc lock (ingestGuard()) from the first
 // blob it writes until its image record is saved, and so does any process with files under tmp/;
@@ -42,6 +42,7 @@ struct ImageRecord {
   std::string added;                 // RFC 3339 time the image entered this store
   std::string lastTagTime;           // RFC 3339 time of the last tag change (may be empty)
   std::optional<oci::Digest> parent; // the local image this one was committed on (Docker's Parent)
+  bool operator==(const ImageRecord&) const = default;
 };
 
 struct LayerInfo {
@@ -142,10 +143,29 @@ class Store {
   Status addBlobSource(const oci::Digest& d, const std::string& repository);
 
   // --- image records
+  // One file per image and one symlink per name, so that finding, adding or tagging one image
+  // costs the same in a store of ten images as in one of ten thousand. A name points at exactly
+  // one image, and moving it is one rename; the names listed in a record are checked against
+  // refs/ on every read, so a crash between the files of one change leaves every name on the
+  // image it was on before or on the one it was moving to. Changes take the index lock; readers
+  // never lock.
+  //
+  // Every record, oldest first.
   Result<std::vector<ImageRecord>> images() const;
-  // Runs edit on the current records under the index lock and saves the result atomically.
-  // If edit fails nothing is saved.
+  // The IDs of every image (no record is read).
+  Result<std::vector<oci::Digest>> imageIds() const;
+  Result<std::optional<ImageRecord>> image(const oci::Digest& id) const;
+  // The image a fully qualified tag ("docker.io/library/busybox:latest") or repository@digest
+  // names.
+  Result<std::optional<ImageRecord>> imageNamed(const std::string& name) const;
+  // Runs edit on every record under the index lock and saves what it changed: records it
+  // dropped are removed, names a record gained are taken from the image that had them. If edit
+  // fails nothing is saved.
   Status updateImages(const std::function<Status(std::vector<ImageRecord>&)>& edit);
+  // As updateImages, for one image: edit gets its record (nullopt when there is none) and may
+  // create, change or reset it (removing the image). Reads only that record and the records
+  // that lose a name to it.
+  Status updateImage(const oci::Digest& id, const std::function<Status(std::optional<ImageRecord>&)>& edit);
 
   // --- concurrency and space
   Result<FileLock> ingestGuard() const;
@@ -163,6 +183,12 @@ class Store {
   Result<LayerInfo> installLayer(TempDir& staging, const LayerInfo& info);
   // The layer whose tree blob d is made from, if it is one.
   std::optional<LayerInfo> layerMakingBlob(const oci::Digest& d) const;
+  // Image records (image_records.cpp).
+  Status moveLegacyImages();
+  std::optional<std::string> refTarget(const std::string& name) const;
+  Result<std::optional<ImageRecord>> readRecord(const std::string& idHex) const;
+  Status saveRecords(const std::vector<ImageRecord>& changed, const std::vector<ImageRecord>& before);
+  Status eraseRecord(const ImageRecord& r);
   Layout layout_;
 };
 

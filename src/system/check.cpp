@@ -57,7 +57,7 @@ class Checker {
 
   void checkImages() {
     auto recs = s_.images();
-    if (!recs) return problem("images.json: " + recs.error().what());
+    if (!recs) return problem("image records: " + recs.error().what());
     std::set<std::string> names;
     for (const auto& r : *recs) {
       ++rep_.images;

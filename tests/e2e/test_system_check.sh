@@ -68,10 +68,9 @@ manifest_layer() { # IMAGE_ID N: the digest hex of the N-th layer its manifest l
   python3 - "$STRATA_ROOT" "$1" "$2" <<'EOF'
 import json, sys
 root, image, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for r in json.load(open(root + "/images.json"))["images"]:
-    if r["id"] == image:
-        m = json.load(open(root + "/blobs/sha256/" + r["manifest"].split(":")[1]))
-        print(m["layers"][n]["digest"].split(":")[1])
+r = json.load(open(root + "/images/" + image.split(":")[1] + ".json"))
+m = json.load(open(root + "/blobs/sha256/" + r["manifest"].split(":")[1]))
+print(m["layers"][n]["digest"].split(":")[1])
 EOF
 }
 
@@ -118,11 +117,12 @@ EOF
 expect_problem "container $running_id: its image sha256:$(printf 'ab%.0s' $(seq 32)) is not in the store"
 cp "$E2E_TMP/rec.save" "$rec"
 
-note "an unreadable images.json"
-cp "$STRATA_ROOT/images.json" "$E2E_TMP/images.save"
-echo '{garbage' >"$STRATA_ROOT/images.json"
-expect_problem "images.json:"
-cp "$E2E_TMP/images.save" "$STRATA_ROOT/images.json"
+note "an unreadable image record"
+two_rec=$STRATA_ROOT/images/$(strata image inspect --format '{{.Id}}' two:1 | cut -d: -f2).json
+cp "$two_rec" "$E2E_TMP/images.save"
+echo '{garbage' >"$two_rec"
+expect_problem "image records: image record \`$two_rec\` is corrupt"
+cp "$E2E_TMP/images.save" "$two_rec"
 check_ok "after restoring every fault"
 
 note "leftovers are listed, are not problems, and system prune removes them"

@@ -372,6 +372,99 @@ TEST_F(StoreTest, ImageUsedByContainerIsKept) {
   EXPECT_TRUE(store_->hasBlob(a.id));
 }
 
+// What a reader sees of a tag move cut short at each step: the name counts on the image its
+// symlink points at, whatever the records list.
+TEST_F(StoreTest, ANameBelongsToTheImageItsSymlinkNames) {
+  std::string tar = makeLayer("n", "n");
+  auto a = addImage("move:me", tar, "a");
+  auto b = addImage("other:tag", tar, "b");
+  const std::string bRecord = store_->layout().imageRecord(b.id.hex);
+  const std::string aRecord = store_->layout().imageRecord(a.id.hex);
+  // Step one done (b's record lists the tag), the symlink not yet moved: still a's.
+  auto text = readFile(bRecord);
+  ASSERT_TRUE(text);
+  std::string moved = *text;
+  moved.replace(moved.find("\"docker.io/library/other:tag\""), 0, "\"docker.io/library/move:me\",");
+  ASSERT_TRUE(writeFileAtomic(bRecord, moved));
+  EXPECT_EQ((*store_->imageNamed("docker.io/library/move:me"))->id, a.id);
+  EXPECT_EQ((*store_->image(b.id))->tags, std::vector<std::string>{"docker.io/library/other:tag"});
+  // The symlink moved, a's record not yet rewritten: b's, and a shows it no more.
+  const std::string link = store_->layout().refsDir() + "/docker.io+library+move:me";
+  ASSERT_EQ(::unlink(link.c_str()), 0);
+  ASSERT_EQ(::symlink(b.id.hex.c_str(), link.c_str()), 0);
+  EXPECT_EQ((*store_->imageNamed("docker.io/library/move:me"))->id, b.id);
+  EXPECT_TRUE((*store_->image(a.id))->tags.empty());
+  ASSERT_NE(readFile(aRecord)->find("move:me"), std::string::npos);
+  // The next change to a rewrites its record without the name.
+  ASSERT_TRUE(image::tag(*store_, a, *oci::Reference::parse("a:new")));
+  EXPECT_EQ(readFile(aRecord)->find("move:me"), std::string::npos);
+  auto recs = *store_->images();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].id, a.id);  // oldest first
+  EXPECT_EQ(recs[0].tags, std::vector<std::string>{"docker.io/library/a:new"});
+  EXPECT_EQ(recs[1].tags.size(), 2u);
+  // A symlink naming no record names nothing.
+  ASSERT_EQ(::symlink(std::string(64, 'c').c_str(), (store_->layout().refsDir() + "/x").c_str()), 0);
+  EXPECT_FALSE(*store_->imageNamed("x"));
+}
+
+TEST_F(StoreTest, LongNamesAndDigestNamesResolve) {
+  auto a = addImage("short", makeLayer("l", "l"));
+  const std::string longTag = "reg.example:5000/" + std::string(150, 'p') + "/repo:" + std::string(120, 't');
+  auto ref = oci::Reference::parse(longTag);
+  ASSERT_TRUE(ref) << ref.error().what();
+  ASSERT_TRUE(image::tag(*store_, a, *ref));
+  EXPECT_EQ(image::resolve(*store_, longTag)->id, a.id);
+  EXPECT_EQ(image::resolve(*store_, "docker.io/library/short@" + a.manifest.str())->id, a.id);
+  ASSERT_TRUE(image::recordImage(*store_, a.id, a.manifest, {}, {"docker.io/library/short@" + a.manifest.str()}));
+  EXPECT_EQ((*store_->imageNamed("docker.io/library/short@" + a.manifest.str()))->id, a.id);
+  EXPECT_EQ((*store_->image(a.id))->digests.size(), 1u);
+}
+
+TEST_F(StoreTest, ACorruptRecordIsNamedAndTheOthersStillResolve) {
+  std::string tar = makeLayer("k", "k");
+  auto a = addImage("good", tar, "a");
+  auto b = addImage("bad", tar, "b");
+  const std::string path = store_->layout().imageRecord(b.id.hex);
+  ASSERT_TRUE(writeFileAtomic(path, "{garbage"));
+  auto all = store_->images();
+  ASSERT_FALSE(all);
+  EXPECT_EQ(all.error().what().rfind("image record `" + path + "` is corrupt", 0), 0u) << all.error().what();
+  EXPECT_EQ(image::resolve(*store_, "good")->id, a.id);
+  EXPECT_FALSE(image::resolve(*store_, "bad"));
+}
+
+TEST_F(StoreTest, RecordsOfAnOlderStoreMoveOutOfImagesJson) {
+  std::string tar = makeLayer("m", "m");
+  auto a = addImage("old:one", tar, "a");
+  auto b = addImage("old:two", tar, "b");
+  const auto want = *store_->images();
+  // The same records as images.json wrote them, and nothing else.
+  std::string legacy = R"({"images":[)";
+  for (const auto& r : want) {
+    legacy += std::string(&r == &want.front() ? "" : ",") + R"({"id":")" + r.id.str() + R"(","manifest":")" +
+              r.manifest.str() + R"(","tags":[")" + r.tags.at(0) + R"("],"digests":[],"added":")" + r.added +
+              R"(","lastTagTime":")" + r.lastTagTime + R"("})";
+  }
+  legacy += "]}";
+  const auto& l = store_->layout();
+  ASSERT_TRUE(removeAll(l.imagesDir()));
+  ASSERT_TRUE(removeAll(l.refsDir()));
+  ASSERT_TRUE(writeFileAtomic(l.legacyImagesFile(), legacy));
+  auto reopened = store::Store::open(l.root());
+  ASSERT_TRUE(reopened) << reopened.error().what();
+  EXPECT_EQ(*reopened->images(), want);
+  EXPECT_EQ(image::resolve(*reopened, "old:two")->id, b.id);
+  EXPECT_FALSE(pathExists(l.legacyImagesFile()));
+  // One that cannot be read stops the store from opening, and stays for the user to see.
+  ASSERT_TRUE(writeFileAtomic(l.legacyImagesFile(), "{garbage"));
+  auto broken = store::Store::open(l.root());
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().what().find("store index `" + l.legacyImagesFile() + "` is corrupt"), std::string::npos);
+  EXPECT_TRUE(pathExists(l.legacyImagesFile()));
+  EXPECT_EQ(image::resolve(*store_, a.id.hex.substr(0, 12))->id, a.id);
+}
+
 TEST_F(StoreTest, ConcurrentRecordUpdatesLoseNothing) {
   std::string tar = makeLayer("c", "c");
   auto base = addImage("base", tar);
