@@ -5,6 +5,7 @@
 #
 #   bash bench/scaling.sh
 #   STRATA_BIN=... SCALE_MAX=1000 bash bench/scaling.sh    (skip points above 1000)
+#   SERIES=b bash bench/scaling.sh                          (only series b; default abc)
 #
 # Series:
 #   a. build vs context size: `FROM base` + `COPY . /data`, 1k/10k/100k files of 64 bytes in
@@ -16,9 +17,9 @@
 #      `strata registry serve`, a fresh store) vs layer count 1/10/100 (`RUN echo i > /fi`).
 #
 # Series b fills the store by writing image records directly (configs and manifests as blobs,
-# records in images.json, all sharing one layer that strata loaded): strata's own way of adding
-# an image rewrites the whole index and would take far longer than the measurement. What one
-# more image costs strata is measured at each point (`import`).
+# a record in images/ and a symlink in refs/ per image, all sharing one layer that strata
+# loaded), which is faster than importing them. What one more image costs strata is measured at
+# each point (`import`).
 #
 # Needs root, /bin/busybox (busybox-static), python3 and curl. Takes 10 to 20 minutes on 2 cores
 # (most of it series a: writing, syncing and removing stores of 100,000 files).
@@ -28,6 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 strata_bin=${STRATA_BIN:-$repo/build/strata}
 scale_max=${SCALE_MAX:-100000}
+series=${SERIES:-abc}
 [ -x "$strata_bin" ] || { echo "scaling: $strata_bin not found; run make build" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "scaling: needs root" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "scaling: needs /bin/busybox (busybox-static)" >&2; exit 1; }
@@ -107,16 +109,28 @@ with tarfile.open(out, "w") as t:
 PY
 
 # Sets the store's images to base and many:0..N-1: copies of many:0 (which strata loaded)
-# differing in one label, written as strata writes them (blobs named by digest, records in
-# images.json). Records of other images (those the previous point imported and loaded) go; their
-# blobs stay, unreferenced.
+# differing in one label, written as strata writes them (blobs named by digest, a record in
+# images/ and a symlink in refs/ per image). Records of other images (those the previous point
+# imported and loaded) go; their blobs stay, unreferenced.
 cat >"$work/fill.py" <<'PY'
 import hashlib, json, os, sys
 root, n = sys.argv[1], int(sys.argv[2])
-index = os.path.join(root, "images.json")
-doc = json.load(open(index))
+imgs, refs = os.path.join(root, "images"), os.path.join(root, "refs")
+def ref(name): return os.path.join(refs, name.replace("/", "+"))
+def owner(name):
+    try: return os.readlink(ref(name))
+    except FileNotFoundError: return None
 keep = {"docker.io/library/base:latest"} | {"docker.io/library/many:%d" % i for i in range(n)}
-recs = doc["images"] = [r for r in doc["images"] if set(r["tags"]) & keep]
+recs = []
+for f in os.listdir(imgs):
+    if f.startswith(".") or not f.endswith(".json"): continue
+    r = json.load(open(os.path.join(imgs, f)))
+    names = [t for t in r["tags"] + r["digests"] if owner(t) == f[:-5]]
+    if set(names) & keep:
+        recs.append(r)
+        continue
+    for t in names: os.unlink(ref(t))
+    os.unlink(os.path.join(imgs, f))
 tags = {t for r in recs for t in r["tags"]}
 seed = next(r for r in recs if "docker.io/library/many:0" in r["tags"])
 def blob(d): return os.path.join(root, "blobs", "sha256", d.split(":", 1)[1])
@@ -137,9 +151,10 @@ for i in range(1, n):
     man["config"]["digest"], man["config"]["size"] = cid, csize
     mid, _ = put(json.dumps(man, separators=(",", ":")).encode())
     r = dict(seed); r.update(id=cid, manifest=mid, tags=[tag], digests=[])
-    recs.append(r)
-with open(index + ".tmp", "w") as f: json.dump(doc, f, indent=1)
-os.rename(index + ".tmp", index)
+    path = os.path.join(imgs, cid.split(":", 1)[1] + ".json")
+    with open(path + ".tmp", "w") as f: json.dump(r, f, indent=1)
+    os.rename(path + ".tmp", path)
+    os.symlink(cid.split(":", 1)[1], ref(tag) + ".tmp"); os.rename(ref(tag) + ".tmp", ref(tag))
 PY
 
 # Contexts of N files of 64 bytes, 1000 per directory.
@@ -164,6 +179,7 @@ echo "scaling: $strata_bin, points up to $scale_max" >&2
 # which has no journal, creating the next build's files about 4 times slower: perf puts the time
 # in the inode allocator, find_inode_bit and recently_deleted, under overlayfs file creation.
 # That is the file system's state, not strata's work, and it is kept out of the timings.)
+if [[ $series == *a* ]]; then
 echo "a. build vs context size" >&2
 stores=0
 new_store() { stores=$((stores + 1)); export STRATA_ROOT=$work/store-a$stores; S import "$work/base.tar" base >/dev/null; sync; }
@@ -175,8 +191,10 @@ for n in $(upto 1000 10000 100000); do
 done
 rm -rf "$work"/store-a* "$work"/ctx*
 export STRATA_ROOT=$work/store
+fi
 
 # ---------------------------------------------------------------- b. image count
+if [[ $series == *b* ]]; then
 echo "b. commands vs image count" >&2
 fresh_store
 python3 "$work/mkarchive.py" many 0 1 "$work/seed.tar"
@@ -224,8 +242,10 @@ for n in $(upto 10 100 1000); do
   point "ps -a" containers "$n" --warm -- S ps -a
   point "create (one more container)" containers "$n" -- create_one
 done
+fi
 
 # ---------------------------------------------------------------- c. layer count
+if [[ $series == *c* ]]; then
 echo "c. build, run, save, load, push, pull vs layer count" >&2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 fresh_registry() { # an empty `strata registry serve` on 127.0.0.1:$reg_port, with its own store
@@ -267,6 +287,7 @@ for n in $(upto 1 10 100); do
   rm -rf "$ctx" "$work/layers.tar" "$work/loadstore" "$work/pullstore"
 done
 [ -z "$reg_pid" ] || { kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; reg_pid=""; }
+fi
 
 python3 - "$work/results.tsv" <<'PY'
 import statistics, sys

@@ -187,7 +187,7 @@ class Builder {
   Status step(StageResult& r, const std::string& description, int vertex, F&& execute) {
     const std::string key = chainKey(r.key, description);
     if (!opt_.noCache) {
-      if (auto hit = TRY(cache_.lookup(key))) {
+      if (auto hit = TRY(cache_.lookup(key, r.state))) {
         if (vertex) progress_.cached(vertex);
         r.state = std::move(*hit);
         r.key = key;

@@ -16,7 +16,7 @@ std::string chainKey(std::string_view parentKey, std::string_view step) {
   return h.hex();
 }
 
-Result<std::optional<ImageState>> BuildCache::lookup(const std::string& key) const {
+Result<std::optional<ImageState>> BuildCache::lookup(const std::string& key, const ImageState& parent) const {
   const std::string path = store_.layout().buildCacheRecord(key);
   auto text = readFile(path);
   if (!text) {
@@ -28,7 +28,7 @@ Result<std::optional<ImageState>> BuildCache::lookup(const std::string& key) con
       !json.contains("layerDescriptors"))
     return std::optional<ImageState>();
   ImageState state;
-  auto config = oci::parseImageConfig(json["config"].dump());
+  auto config = oci::imageConfigFromJson(json["config"]);
   if (!config) return std::optional<ImageState>();
   state.config = std::move(*config);
   const oci::Json& descriptors = json["layerDescriptors"];
@@ -38,8 +38,11 @@ Result<std::optional<ImageState>> BuildCache::lookup(const std::string& key) con
     auto d = oci::descriptorFromJson(descriptors[i]);
     if (!d) return std::optional<ImageState>();
     const oci::Digest& diffId = state.config.diffIds[i];
+    const bool inParent = i < parent.layers.size() && parent.layers[i].diffId == diffId &&
+                          parent.layers[i].blob.digest == d->digest;
     // A layer garbage-collected since (or never finished) makes the record useless.
-    if (!store_.layerInfo(diffId.hex) || !store_.blobSize(d->digest)) return std::optional<ImageState>();
+    if (!inParent && (!store_.layerInfo(diffId.hex) || !store_.blobSize(d->digest)))
+      return std::optional<ImageState>();
     state.layers.push_back({std::move(*d), diffId});
   }
   return std::optional<ImageState>(std::move(state));

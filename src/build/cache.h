@@ -33,8 +33,10 @@ class BuildCache {
   explicit BuildCache(store::Store& s) : store_(s) {}
 
   // The state recorded after the step with this key; nullopt on a miss, or when a layer the
-  // record names is no longer in the store. A damaged record is a miss.
-  Result<std::optional<ImageState>> lookup(const std::string& key) const;
+  // record names is no longer in the store. A damaged record is a miss. The layers it shares
+  // with parent, the state the step starts from, are taken as present (they were checked when
+  // parent was looked up or made), so a chain of lookups checks each layer once.
+  Result<std::optional<ImageState>> lookup(const std::string& key, const ImageState& parent) const;
   // Records the state after a step (atomically; a later record for the key replaces it).
   Status record(const std::string& key, const ImageState& state);
   // Removes every record and the RUN --mount=type=cache directories; returns how many records.

@@ -179,7 +179,11 @@ ContainerConfig containerConfigFromJson(const Json& k) {
 }
 
 Result<ImageConfig> parseImageConfig(std::string_view text) {
-  Json j = TRY(parseJson(text, "image config"));
+  return imageConfigFromJson(TRY(parseJson(text, "image config")));
+}
+
+Result<ImageConfig> imageConfigFromJson(const Json& j) {
+  if (!j.is_object()) return failInvalid("malformed image config: not a JSON object");
   ImageConfig c;
   c.created = str(j, "created");
   c.author = str(j, "author");

@@ -105,6 +105,8 @@ struct ImageConfig {
 Result<Manifest> parseManifest(std::string_view json);
 Result<Index> parseIndex(std::string_view json);
 Result<ImageConfig> parseImageConfig(std::string_view json);
+// As parseImageConfig, for a config already parsed (one embedded in another document).
+Result<ImageConfig> imageConfigFromJson(const Json& j);
 Result<Descriptor> descriptorFromJson(const Json& j);
 // The "config" object of an image config (Docker's container config field names).
 ContainerConfig containerConfigFromJson(const Json& j);

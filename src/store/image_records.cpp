@@ -163,8 +163,12 @@ Result<std::optional<ImageRecord>> Store::imageNamed(const std::string& name) co
 // records that lost a name (rewritten only to drop what no longer counts).
 Status Store::saveRecords(const std::vector<ImageRecord>& changed, const std::vector<ImageRecord>& before) {
   if (changed.empty()) return {};
+  auto had = [&](const ImageRecord& r) {
+    return std::any_of(before.begin(), before.end(), [&](const ImageRecord& b) { return b.id == r.id; });
+  };
   for (const auto& r : changed) TRYV(writeSynced(layout_.imageRecord(r.id.hex), recordToJson(r).dump(1)));
-  TRYV(fsyncDir(layout_.imagesDir()));
+  // A new record must be there before a name points at it; a replaced one is whole either way.
+  if (!std::all_of(changed.begin(), changed.end(), had)) TRYV(fsyncDir(layout_.imagesDir()));
   bool refsChanged = false;
   std::set<std::string> losers;
   for (const auto& r : changed) {
