@@ -182,6 +182,8 @@ Result<std::vector<Json>> listRows(const store::Store& s, const ListOptions& opt
   struct Row {
     std::string created;
     Json j;
+    int64_t seconds = 0;  // the sort's keys, parsed once
+    std::string repository, tag;
   };
   std::vector<Row> rows;
   for (const auto& rec : TRY(s.images())) {
@@ -238,13 +240,16 @@ Result<std::vector<Json>> listRows(const store::Store& s, const ListOptions& opt
       rows.push_back({img.config.created, std::move(j)});
     }
   }
+  for (Row& r : rows) {
+    auto t = parseRfc3339Seconds(r.created);
+    r.seconds = t ? *t : 0;
+    r.repository = r.j["Repository"];
+    r.tag = r.j["Tag"];
+  }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    auto ta = parseRfc3339Seconds(a.created), tb = parseRfc3339Seconds(b.created);
-    int64_t x = ta ? *ta : 0, y = tb ? *tb : 0;
-    if (x != y) return x > y;
-    std::string ra = a.j["Repository"], rb = b.j["Repository"];
-    if (ra != rb) return ra < rb;
-    return std::string(a.j["Tag"]) < std::string(b.j["Tag"]);
+    if (a.seconds != b.seconds) return a.seconds > b.seconds;
+    if (a.repository != b.repository) return a.repository < b.repository;
+    return a.tag < b.tag;
   });
   std::vector<Json> out;
   for (auto& r : rows) out.push_back(std::move(r.j));
