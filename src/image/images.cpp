@@ -1,7 +1,9 @@
 #include "image/images.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "layer/tar.h"
@@ -22,68 +24,81 @@ static bool hasTag(const ImageRecord& r, const std::string& tag) {
   return std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end();
 }
 
-// The record a parsed reference names, if any: by tag, or by repository@digest.
-static const ImageRecord* findByReference(const std::vector<ImageRecord>& recs,
-                                          const oci::Reference& ref) {
-  if (ref.digest) {
-    std::string want = ref.repository() + "@" + ref.digest->str();
-    for (const auto& r : recs) {
-      if (std::find(r.digests.begin(), r.digests.end(), want) != r.digests.end()) return &r;
-    }
-    for (const auto& r : recs) {
-      if (r.manifest == *ref.digest) return &r;
-    }
-    return nullptr;
-  }
-  std::string want = ref.str();
-  for (const auto& r : recs)
-    if (hasTag(r, want)) return &r;
-  return nullptr;
+// Whether r has name, a fully qualified tag or repository@digest.
+static bool hasName(const ImageRecord& r, const std::string& name) {
+  return hasTag(r, name) || std::find(r.digests.begin(), r.digests.end(), name) != r.digests.end();
 }
 
-// As resolveIn over every record, reading only what the argument names: one symlink and one
-// record for a name, the list of IDs for an ID prefix.
-Result<ImageRecord> resolve(const store::Store& s, std::string_view arg) {
+// The name a parsed reference is kept under.
+static std::string nameOf(const oci::Reference& ref) {
+  return ref.digest ? ref.repository() + "@" + ref.digest->str() : ref.str();
+}
+
+namespace {
+
+// Where resolution looks: the image a name (tag or repository@digest) points at, one whose
+// manifest has a digest, every image ID, and the image with an ID.
+struct Lookups {
+  std::function<Result<std::optional<ImageRecord>>(const std::string&)> named;
+  std::function<Result<std::optional<ImageRecord>>(const oci::Digest&)> withManifest;
+  std::function<Result<std::vector<oci::Digest>>()> ids;
+  std::function<Result<std::optional<ImageRecord>>(const oci::Digest&)> withId;
+};
+
+// Docker's order: a reference by its name, then a repository@digest by the manifest digest
+// alone (an image pulled under another name), then an unambiguous ID prefix.
+Result<ImageRecord> resolveWith(const Lookups& look, std::string_view arg) {
   auto ref = oci::Reference::parse(arg);
   if (ref) {
-    const std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
-    if (auto r = TRY(s.imageNamed(name))) return *r;
-    if (ref->digest) {  // an image pulled under another name, found by its manifest
-      for (const auto& r : TRY(s.images()))
-        if (r.manifest == *ref->digest) return r;
-    }
+    if (auto r = TRY(look.named(nameOf(*ref)))) return *r;
+    if (ref->digest)
+      if (auto r = TRY(look.withManifest(*ref->digest))) return *r;
   }
-  if (auto prefix = oci::asImageIdPrefix(arg)) {
+  auto prefix = oci::asImageIdPrefix(arg);
+  if (prefix) {
     std::optional<oci::Digest> found;
-    for (const auto& id : TRY(s.imageIds())) {
-      if (id.hex.compare(0, prefix->size(), *prefix) != 0) continue;
+    for (const auto& id : TRY(look.ids())) {
+      if (id.hex.compare(0, prefix->size(), *prefix) != 0 || id == found) continue;
       if (found) return failInvalid("image ID prefix `" + std::string(arg) + "` is ambiguous");
       found = id;
     }
     if (found)
-      if (auto r = TRY(s.image(*found))) return *r;
+      if (auto r = TRY(look.withId(*found))) return *r;
   }
-  if (!ref && !oci::asImageIdPrefix(arg)) return fail(std::move(ref).error());
+  if (!ref && !prefix) return fail(std::move(ref).error());
   return failInvalid("No such image: " + std::string(arg));
 }
 
+}  // namespace
+
+Result<ImageRecord> resolve(const store::Store& s, std::string_view arg) {
+  return resolveWith(
+      {.named = [&](const std::string& name) { return s.imageNamed(name); },
+       .withManifest = [&](const oci::Digest& d) -> Result<std::optional<ImageRecord>> {
+         for (const auto& r : TRY(s.images()))
+           if (r.manifest == d) return std::optional<ImageRecord>(r);
+         return std::optional<ImageRecord>();
+       },
+       .ids = [&] { return s.imageIds(); },
+       .withId = [&](const oci::Digest& id) { return s.image(id); }},
+      arg);
+}
+
 Result<ImageRecord> resolveIn(const std::vector<ImageRecord>& recs, std::string_view arg) {
-  auto ref = oci::Reference::parse(arg);
-  if (ref) {
-    if (const ImageRecord* r = findByReference(recs, *ref)) return *r;
-  }
-  if (auto prefix = oci::asImageIdPrefix(arg)) {
-    const ImageRecord* found = nullptr;
-    for (const auto& r : recs) {
-      if (r.id.hex.compare(0, prefix->size(), *prefix) != 0) continue;
-      if (found && found->id != r.id)
-        return failInvalid("image ID prefix `" + std::string(arg) + "` is ambiguous");
-      found = &r;
-    }
-    if (found) return *found;
-  }
-  if (!ref && !oci::asImageIdPrefix(arg)) return fail(std::move(ref).error());
-  return failInvalid("No such image: " + std::string(arg));
+  auto first = [&](auto&& pred) -> Result<std::optional<ImageRecord>> {
+    auto it = std::find_if(recs.begin(), recs.end(), pred);
+    return it == recs.end() ? std::optional<ImageRecord>() : std::optional<ImageRecord>(*it);
+  };
+  return resolveWith(
+      {.named = [&](const std::string& name) { return first([&](const ImageRecord& r) { return hasName(r, name); }); },
+       .withManifest = [&](const oci::Digest& d) { return first([&](const ImageRecord& r) { return r.manifest == d; }); },
+       .ids = [&]() -> Result<std::vector<oci::Digest>> {
+         std::vector<oci::Digest> ids;
+         for (const auto& r : recs) ids.push_back(r.id);
+         return ids;
+       },
+       .withId = [&](const oci::Digest& id) { return first([&](const ImageRecord& r) { return r.id == id; }); }},
+      arg);
 }
 
 Result<Loaded> load(const store::Store& s, const ImageRecord& r) {
@@ -284,10 +299,11 @@ Status removeOne(std::vector<ImageRecord>& recs, const std::string& arg, const R
   auto used = [&](const oci::Digest& d) { return std::find(inUse.begin(), inUse.end(), d) != inUse.end(); };
   const ImageRecord target = TRY(resolveIn(recs, arg));
   auto ref = oci::Reference::parse(arg);
-  const bool byName = ref && findByReference(recs, *ref) != nullptr;
+  // By name also when a repository@digest found the image by its manifest alone.
+  const bool byName = ref && (hasName(target, nameOf(*ref)) || (ref->digest && target.manifest == *ref->digest));
   auto it = std::find_if(recs.begin(), recs.end(), [&](const ImageRecord& r) { return r.id == target.id; });
   if (byName) {
-    std::string name = ref->digest ? ref->repository() + "@" + ref->digest->str() : ref->str();
+    const std::string name = nameOf(*ref);
     bool lastName = it->tags.size() + it->digests.size() <= 1;
     if (lastName && used(it->id) && !opt.force)
       return failInvalid("conflict: unable to remove repository reference \"" + arg +

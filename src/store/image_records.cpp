@@ -1,5 +1,4 @@
 // Image records: images/<id>.json per image, refs/<key> -> <id hex> per name (see store.h).
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,26 +67,6 @@ std::string refKey(const std::string& name) {
 
 bool isRecordFile(const std::string& name) {
   return name.size() == 64 + 5 && name.ends_with(".json") && name[0] != '.';
-}
-
-// Replaces path with data, the file fsynced before the rename (the directory is the caller's).
-Status writeSynced(const std::string& path, std::string_view data) {
-  const std::string tmp = dirName(path) + "/.tmp-" + randomHex(12);
-  {
-    UniqueFd fd = TRY(openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
-    Status st = writeAll(fd.get(), data);
-    if (st) st = fsyncFd(fd.get(), tmp);
-    if (!st) {
-      ::unlink(tmp.c_str());
-      return fail(std::move(st).error().wrap("write `" + tmp + "`"));
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    Error e = Error::fromErrno("rename `" + tmp + "` to `" + path + "`");
-    ::unlink(tmp.c_str());
-    return fail(std::move(e));
-  }
-  return {};
 }
 
 Timestamp addedTime(const ImageRecord& r) {
@@ -166,7 +145,7 @@ Status Store::saveRecords(const std::vector<ImageRecord>& changed, const std::ve
   auto had = [&](const ImageRecord& r) {
     return std::any_of(before.begin(), before.end(), [&](const ImageRecord& b) { return b.id == r.id; });
   };
-  for (const auto& r : changed) TRYV(writeSynced(layout_.imageRecord(r.id.hex), recordToJson(r).dump(1)));
+  for (const auto& r : changed) TRYV(writeFileSynced(layout_.imageRecord(r.id.hex), recordToJson(r).dump(1)));
   // A new record must be there before a name points at it; a replaced one is whole either way.
   if (!std::all_of(changed.begin(), changed.end(), had)) TRYV(fsyncDir(layout_.imagesDir()));
   bool refsChanged = false;
@@ -208,12 +187,14 @@ Status Store::saveRecords(const std::vector<ImageRecord>& changed, const std::ve
 
 // The names go first: a crash in between leaves the image, untagged.
 Status Store::eraseRecord(const ImageRecord& r) {
+  bool removed = false;
   for (const auto& n : namesOf(r)) {
     if (refTarget(n) != r.id.hex) continue;
     const std::string path = layout_.refsDir() + "/" + refKey(n);
-    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return failErrno("remove `" + path + "`");
+    if (::unlink(path.c_str()) == 0) removed = true;
+    else if (errno != ENOENT) return failErrno("remove `" + path + "`");
   }
-  TRYV(fsyncDir(layout_.refsDir()));
+  if (removed) TRYV(fsyncDir(layout_.refsDir()));
   const std::string path = layout_.imageRecord(r.id.hex);
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) return failErrno("remove `" + path + "`");
   return fsyncDir(layout_.imagesDir());
@@ -247,6 +228,25 @@ Status Store::updateImage(const oci::Digest& id,
   std::vector<ImageRecord> was;
   if (before) was.push_back(*before);
   return saveRecords({*rec}, was);
+}
+
+Result<std::vector<std::string>> Store::recordLeftovers(bool remove) {
+  FileLock lock = TRY(FileLock::acquire(layout_.indexLock(), FileLock::Mode::Exclusive));
+  std::set<std::string> live;  // the refs/ entries of names a record lists (readRecord checked them)
+  for (const auto& r : TRY(images()))
+    for (const auto& n : namesOf(r)) live.insert(refKey(n));
+  std::vector<std::string> out;
+  auto found = [&](const std::string& dir, const std::string& sub, const std::string& name) -> Status {
+    out.push_back(sub + "/" + name);
+    const std::string path = dir + "/" + name;
+    if (remove && ::unlink(path.c_str()) < 0 && errno != ENOENT) return failErrno("remove `" + path + "`");
+    return {};
+  };
+  for (const auto& name : TRY(listDirectory(layout_.imagesDir())))
+    if (!isRecordFile(name)) TRYV(found(layout_.imagesDir(), "images", name));
+  for (const auto& name : TRY(listDirectory(layout_.refsDir())))
+    if (!live.count(name)) TRYV(found(layout_.refsDir(), "refs", name));
+  return out;
 }
 
 // Stores made before images/ kept every record in images.json: {"images": [record...]}.

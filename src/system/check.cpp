@@ -42,9 +42,13 @@ class Checker {
     TRYV(checkBlobs());
     TRYV(checkLayers());
     TRYV(checkContainers());
-    if (rep_.leftoversChecked)
+    if (rep_.leftoversChecked) {
       for (const auto& name : TRY(entries(s_.tmpDir())))
         leftover("tmp/" + name, "partial write of an interrupted operation");
+      // Unreadable records are already a problem (checkImages), and hide which names are live.
+      if (auto paths = s_.recordLeftovers(false))
+        for (const auto& path : *paths) leftover(path, "left by an interrupted change of the image records");
+    }
     return {};
   }
 

@@ -101,13 +101,17 @@ Status writeFileInPlace(const std::string& path, std::string_view data, mode_t m
   return writeAll(fd.get(), data);
 }
 
-static Status replaceFile(const std::string& path, std::string_view data, mode_t mode, bool sync) {
+namespace {
+
+enum class Sync { None, File, FileAndDir };
+
+Status replaceFile(const std::string& path, std::string_view data, mode_t mode, Sync sync) {
   std::string dir = dirName(path);
   std::string tmp = joinPath(dir, ".tmp-" + baseName(path) + "-" + randomHex(12));
   {
     UniqueFd fd = TRY(openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
     Status st = writeAll(fd.get(), data);
-    if (st && sync) st = fsyncFd(fd.get(), tmp);
+    if (st && sync != Sync::None) st = fsyncFd(fd.get(), tmp);
     if (!st) {
       ::unlink(tmp.c_str());
       return fail(std::move(st).error().wrap("write `" + tmp + "`"));
@@ -118,15 +122,21 @@ static Status replaceFile(const std::string& path, std::string_view data, mode_t
     ::unlink(tmp.c_str());
     return fail(std::move(e));
   }
-  return sync ? fsyncDir(dir) : Status{};
+  return sync == Sync::FileAndDir ? fsyncDir(dir) : Status{};
 }
 
+}  // namespace
+
 Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  return replaceFile(path, data, mode, true);
+  return replaceFile(path, data, mode, Sync::FileAndDir);
+}
+
+Status writeFileSynced(const std::string& path, std::string_view data, mode_t mode) {
+  return replaceFile(path, data, mode, Sync::File);
 }
 
 Status writeFileReplace(const std::string& path, std::string_view data, mode_t mode) {
-  return replaceFile(path, data, mode, false);
+  return replaceFile(path, data, mode, Sync::None);
 }
 
 Status mkdirAll(const std::string& path, mode_t mode) {

@@ -37,6 +37,9 @@ Status writeFileAtomic(const std::string& path, std::string_view data, mode_t mo
 // never sees a mix, but a power failure may lose the new content. For state that a restart
 // recomputes anyway (a container's runtime state, the files of a container being created).
 Status writeFileReplace(const std::string& path, std::string_view data, mode_t mode = 0644);
+// writeFileAtomic without the directory's fsync: the new content is durable once the caller
+// fsyncs the directory, so many files written together pay for one directory fsync.
+Status writeFileSynced(const std::string& path, std::string_view data, mode_t mode = 0644);
 // Writes path in place (created if missing, truncated), no fsync: for files that keep their
 // inode (bind-mounted into a running container, /proc/sys) and need no crash safety.
 Status writeFileInPlace(const std::string& path, std::string_view data, mode_t mode = 0644);

@@ -132,12 +132,18 @@ mkdir -p "$STRATA_ROOT/containers/$orphan_ctr/upper"
 printf 'orphan blob' >"$E2E_TMP/orphan"
 orphan=$(sha256sum "$E2E_TMP/orphan" | cut -c1-64)
 cp "$E2E_TMP/orphan" "$blobs/$orphan"
+printf '{' >"$STRATA_ROOT/images/.tmp-killed.json-1"       # a record write killed before its rename
+ln -s "${app#sha256:}" "$STRATA_ROOT/refs/docker.io+library+untagged:x"  # an untag killed half way
 check_ok "with leftovers"
+assert_contains "$out" "images/.tmp-killed.json-1"
+assert_contains "$out" "refs/docker.io+library+untagged:x"
 assert_contains "$out" "Leftovers of interrupted operations"
 assert_contains "$out" "tmp/layer-killed"
 assert_contains "$out" "containers/$orphan_ctr"
 assert_contains "$out" "blobs/sha256/$orphan"
 assert_contains "$out" "The store is consistent"
+run strata image inspect untagged:x
+assert_eq 125 "$status" "a name no record lists resolved"
 
 note "system prune: asked, and n removes nothing"
 printf 'n\n' >"$E2E_TMP/no"
@@ -175,6 +181,8 @@ ok strata image inspect app:1
 assert_eq "" "$(ls "$STRATA_ROOT/tmp")" "tmp/ not emptied"
 assert_no_file "$STRATA_ROOT/containers/$orphan_ctr" "the recordless container directory survived"
 assert_no_file "$blobs/$orphan" "the orphan blob survived"
+assert_no_file "$STRATA_ROOT/images/.tmp-killed.json-1" "a temp record survived"
+assert_no_file "$STRATA_ROOT/refs/docker.io+library+untagged:x" "a stale name survived"
 assert_eq "" "$(ls "$STRATA_ROOT/builder/cache" 2>/dev/null)" "build cache records survived"
 check_ok "after system prune"
 assert_not_contains "$out" "Leftovers"

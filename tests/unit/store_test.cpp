@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -406,6 +407,28 @@ TEST_F(StoreTest, ANameBelongsToTheImageItsSymlinkNames) {
   // A symlink naming no record names nothing.
   ASSERT_EQ(::symlink(std::string(64, 'c').c_str(), (store_->layout().refsDir() + "/x").c_str()), 0);
   EXPECT_FALSE(*store_->imageNamed("x"));
+}
+
+// A change killed part-way leaves temp files and names no record lists; they are reported,
+// and garbage collection removes them and nothing else.
+TEST_F(StoreTest, RecordLeftoversAreFoundAndCollected) {
+  auto a = addImage("keep:me", makeLayer("r", "r"));
+  EXPECT_TRUE(store_->recordLeftovers(false)->empty());
+  const std::string images = store_->layout().imagesDir(), refs = store_->layout().refsDir();
+  ASSERT_TRUE(writeFileAtomic(images + "/.tmp-" + a.id.hex + ".json-0123", "{"));
+  ASSERT_EQ(::symlink(a.id.hex.c_str(), (refs + "/.tmp-4567").c_str()), 0);
+  // An untag cut short: the record no longer lists the name, the symlink is still there.
+  ASSERT_EQ(::symlink(a.id.hex.c_str(), (refs + "/docker.io+library+gone:tag").c_str()), 0);
+  const std::vector<std::string> want = {"images/.tmp-" + a.id.hex + ".json-0123", "refs/.tmp-4567",
+                                         "refs/docker.io+library+gone:tag"};
+  auto found = *store_->recordLeftovers(false);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, want);
+  EXPECT_FALSE(*store_->imageNamed("docker.io/library/gone:tag"));
+  ASSERT_TRUE(store_->collectGarbage());
+  EXPECT_TRUE(store_->recordLeftovers(false)->empty());
+  EXPECT_EQ(image::resolve(*store_, "keep:me")->id, a.id);
+  EXPECT_EQ(*listDirectory(refs), std::vector<std::string>{"docker.io+library+keep:me"});
 }
 
 TEST_F(StoreTest, LongNamesAndDigestNamesResolve) {
