@@ -20,6 +20,7 @@
 #include "build/context.h"
 #include "build/copy_step.h"
 #include "build/fetch.h"
+#include "build/lower_stack.h"
 #include "build/plan.h"
 #include "build/run_step.h"
 #include "network/networks.h"
@@ -160,11 +161,10 @@ class Builder {
     return r;
   }
 
-  std::vector<std::string> layerDirs(const ImageState& state) const {
-    std::vector<std::string> dirs;
-    for (auto it = state.layers.rbegin(); it != state.layers.rend(); ++it)
-      dirs.push_back(store_.layout().layerTree(it->diffId.hex));
-    return dirs;
+  std::vector<std::string> layerDirs(const ImageState& state) {
+    std::vector<std::string> trees;
+    for (const auto& l : state.layers) trees.push_back(store_.layout().layerTree(l.diffId.hex));
+    return lowers_.lowerDirs(trees);
   }
 
   // Adds a history entry (and the layer, when the step made one) to the state.
@@ -649,6 +649,7 @@ class Builder {
   BuildCache cache_;
   std::string fileName_;
   std::map<std::size_t, std::shared_future<Result<StageResult>>> results_;
+  LowerStack lowers_;
   mutable std::mutex contextMutex_;  // the context (and its stat cache) is used by one thread at a time
 };
 

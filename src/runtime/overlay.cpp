@@ -162,3 +162,33 @@ Status mountOverlay(const Overlay& o, const std::string& target, bool allowNewAp
 }
 
 }  // namespace strata::runtime::detail
+
+namespace strata::runtime {
+
+Result<UniqueFd> mountDetachedLayers(const std::vector<std::string>& lowerDirs) {
+  if (lowerDirs.size() < 2) return failInvalid("mount detached layers: fewer than two layers");
+  const std::string what = "mount " + std::to_string(lowerDirs.size()) + " layers detached";
+  // An fs_context with the given lowers, created (the kernel has then checked every layer).
+  auto create = [&](const std::vector<std::string>& lowers) -> Result<UniqueFd> {
+    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fs) return failErrno(what + ": fsopen");
+    for (const std::string& lower : lowers)
+      if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", lower.c_str(), 0) < 0)
+        return failErrno(what + ": lower layer `" + lower + "`");
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+      int err = errno;
+      std::string log = detail::kernelLog(fs.get());
+      return std::unexpected(Error(err, what + (log.empty() ? "" : " (" + log + ")")));
+    }
+    return fs;
+  };
+  UniqueFd fs = TRY(create(lowerDirs));
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
+  if (!mnt) return failErrno(what + ": fsmount");
+  // Whether it can be a lower directory: older kernels refuse mounts outside a namespace, and
+  // overlayfs stacks at most two deep.
+  TRYV(create({"/proc/self/fd/" + std::to_string(mnt.get()), lowerDirs.front()}));
+  return mnt;
+}
+
+}  // namespace strata::runtime

@@ -169,6 +169,26 @@ ok strata run --rm "$out" cat /left /right
 assert_eq "met
 met" "$out"
 
+note "a build deeper than 32 layers: steps above a merged base see and change what is below it"
+{
+  echo 'FROM base:1'
+  echo 'RUN echo 0 > /f0 && mkdir /d && echo in > /d/x'
+  echo 'RUN rm -r /d && mkdir /d && echo new > /d/y'
+  for i in $(seq 2 39); do echo "RUN echo $i > /f$i"; done
+  echo 'COPY src/a.txt /from-ctx'
+  echo 'RUN echo more >> /f0 && rm /f2 && cat /f0 /f5 /from-ctx > /out && ls /d > /dls'
+} >"$ctx/Dockerfile.deep"
+ok strata build -q -f "$ctx/Dockerfile.deep" -t deep:1 "$ctx"
+ok strata run --rm deep:1 sh -c 'cat /out /dls /f39; [ ! -e /f2 ] && echo no-f2'
+assert_eq "0
+more
+5
+$(cat "$ctx/src/a.txt")
+y
+39
+no-f2" "$out"
+assert_eq 43 "$(strata image inspect --format '{{len .RootFS.Layers}}' deep:1)" "layers of the deep build"
+
 note "ADD of a URL (a server on 127.0.0.1), with and without --checksum"
 mkdir -p "$E2E_TMP/www"
 echo "served over http" >"$E2E_TMP/www/remote.txt"
