@@ -72,7 +72,8 @@ Status withOverlays(const std::vector<Overlay>& overlays, const std::string& scr
 // the returned fd holds it, and "/proc/self/fd/N" names its root for this process and the
 // children it starts, as one lower directory of another overlay. It goes with the fd; a killed
 // process leaves nothing mounted. Fails when the kernel cannot mount it so or take it as a
-// lower directory (before Linux 6.15, or a store on overlayfs, which would stack too deep).
+// lower directory (older kernels refuse a mount outside every namespace; a store on overlayfs
+// would stack too deep).
 Result<UniqueFd> mountDetachedLayers(const std::vector<std::string>& lowerDirs);
 
 // --userns=auto: a new user namespace mapping ids 0..ids.size-1 to ids.hostUid.. and
