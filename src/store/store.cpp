@@ -394,7 +394,6 @@ Result<uint64_t> Store::collectGarbage() {
     if (!blobs.count(name)) ::unlink((layout_.distributionDir() + "/" + name).c_str());
   for (const auto& name : TRY(listDirectory(layout_.tmpDir())))
     TRYV(removeAll(layout_.tmpDir() + "/" + name));
-  TRYV(recordLeftovers(true));
   return freed;
 }
 

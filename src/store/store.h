@@ -168,13 +168,13 @@ class Store {
   Status updateImage(const oci::Digest& id, const std::function<Status(std::optional<ImageRecord>&)>& edit);
   // What a change killed part-way left among the records (paths from the store's root): temp
   // files in images/ and refs/, and names whose record no longer lists them. With remove, they
-  // are removed too. Takes the index lock.
+  // are removed too. Takes the index lock and reads every record (so system prune, not every
+  // garbage collection, removes them: they never count as names).
   Result<std::vector<std::string>> recordLeftovers(bool remove);
 
   // --- concurrency and space
   Result<FileLock> ingestGuard() const;
-  // Removes blobs and layers that no image record references, leftovers in tmp/ and those of
-  // recordLeftovers. Skips
+  // Removes blobs and layers that no image record references and leftovers in tmp/. Skips
   // (returns 0) when another process is adding content. Returns bytes freed.
   Result<uint64_t> collectGarbage();
   std::string tmpDir() const { return layout_.tmpDir(); }

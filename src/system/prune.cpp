@@ -101,6 +101,7 @@ Result<uint64_t> pruneLeftovers(store::Store& s) {
       if (::rename(p.dir.c_str(), doomed.c_str()) < 0 && errno != ENOENT)
         return failErrno("remove `" + p.dir + "`");
     }
+    TRYV(s.recordLeftovers(true));
   }
   return s.collectGarbage();  // removes tmp/, the directories just moved there included
 }

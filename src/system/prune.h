@@ -36,8 +36,9 @@ Result<VolumePrune> pruneVolumes(container::Containers& cs);
 // Removes the dangling images (untagged), or with all every image no container uses.
 Result<image::RemoveResult> pruneImages(store::Store& s, bool all);
 
-// Removes container directories that a killed create left without a record, then collects
-// garbage (tmp/, unreferenced blobs and layers). Returns the bytes freed. Skipped (0) while
+// Removes container directories that a killed create left without a record and the image
+// records' leftovers (Store::recordLeftovers), then collects garbage (tmp/, unreferenced blobs
+// and layers). Returns the bytes freed. Skipped (0) while
 // another process is adding content.
 Result<uint64_t> pruneLeftovers(store::Store& s);
 

@@ -16,6 +16,7 @@
 #include "layer/tar.h"
 #include "oci/media_types.h"
 #include "store/store.h"
+#include "system/prune.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 
@@ -410,7 +411,7 @@ TEST_F(StoreTest, ANameBelongsToTheImageItsSymlinkNames) {
 }
 
 // A change killed part-way leaves temp files and names no record lists; they are reported,
-// and garbage collection removes them and nothing else.
+// and system prune's removal of leftovers takes them and nothing else.
 TEST_F(StoreTest, RecordLeftoversAreFoundAndCollected) {
   auto a = addImage("keep:me", makeLayer("r", "r"));
   EXPECT_TRUE(store_->recordLeftovers(false)->empty());
@@ -425,7 +426,7 @@ TEST_F(StoreTest, RecordLeftoversAreFoundAndCollected) {
   std::sort(found.begin(), found.end());
   EXPECT_EQ(found, want);
   EXPECT_FALSE(*store_->imageNamed("docker.io/library/gone:tag"));
-  ASSERT_TRUE(store_->collectGarbage());
+  ASSERT_TRUE(system::pruneLeftovers(*store_));
   EXPECT_TRUE(store_->recordLeftovers(false)->empty());
   EXPECT_EQ(image::resolve(*store_, "keep:me")->id, a.id);
   EXPECT_EQ(*listDirectory(refs), std::vector<std::string>{"docker.io+library+keep:me"});
