@@ -8,6 +8,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "runtime/mounts_internal.h"
 #include "util/fs.h"
 
@@ -63,45 +65,48 @@ std::string kernelLog(int fsfd) {
   }
 }
 
-// The new mount API. Returns false (and no error) when this kernel's overlayfs has no
-// "lowerdir+", so the caller falls back to the option string.
-Result<bool> mountWithFsconfig(const Overlay& o, const std::string& target) {
-  const std::string what = "mount overlay on " + target;
-  int raw = ::fsopen("overlay", FSOPEN_CLOEXEC);
-  if (raw < 0) {
-    if (errno == ENOSYS) return false;
+// An overlay fs_context configured with o's layers and created, so the kernel has checked every
+// one; what names the operation in errors. nullopt (and no error) when this kernel has no new
+// mount API or its overlayfs no "lowerdir+".
+Result<std::optional<UniqueFd>> createOverlayContext(const Overlay& o, const std::string& what) {
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) {
+    if (errno == ENOSYS) return std::optional<UniqueFd>();
     return failErrno(what + ": fsopen");
   }
-  UniqueFd fs(raw);
   auto failWithLog = [&](const std::string& step) {
     int err = errno;
     std::string log = kernelLog(fs.get());
-    return std::unexpected(Error(err, what + ": " + step + (log.empty() ? "" : " (" + log + ")")));
+    return std::unexpected(Error(err, what + step + (log.empty() ? "" : " (" + log + ")")));
   };
   for (size_t i = 0; i < o.lowerDirs.size(); ++i) {
     const std::string& lower = o.lowerDirs[i];
     if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", lower.c_str(), 0) < 0) {
-      if (i == 0 && errno == EINVAL) return false;
-      return failWithLog("lower layer `" + lower + "`");
+      if (i == 0 && errno == EINVAL) return std::optional<UniqueFd>();
+      return failWithLog(": lower layer `" + lower + "`");
     }
   }
   if (!o.upperDir.empty()) {
     if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", o.upperDir.c_str(), 0) < 0) {
-      return failWithLog("upperdir `" + o.upperDir + "`");
+      return failWithLog(": upperdir `" + o.upperDir + "`");
     }
     if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", o.workDir.c_str(), 0) < 0) {
-      return failWithLog("workdir `" + o.workDir + "`");
+      return failWithLog(": workdir `" + o.workDir + "`");
     }
   }
-  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
-    int err = errno;
-    std::string log = kernelLog(fs.get());
-    return std::unexpected(Error(err, what + (log.empty() ? "" : " (" + log + ")")));
-  }
-  int mnt = ::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0);
-  if (mnt < 0) return failErrno(what + ": fsmount");
-  UniqueFd mntfd(mnt);
-  if (::move_mount(mntfd.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) return failWithLog("");
+  return std::optional<UniqueFd>(std::move(fs));
+}
+
+// The new mount API. Returns false (and no error) when this kernel's overlayfs has no
+// "lowerdir+", so the caller falls back to the option string.
+Result<bool> mountWithFsconfig(const Overlay& o, const std::string& target) {
+  const std::string what = "mount overlay on " + target;
+  std::optional<UniqueFd> fs = TRY(createOverlayContext(o, what));
+  if (!fs) return false;
+  UniqueFd mnt(::fsmount(fs->get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) return failErrno(what + ": fsmount");
+  if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0) {
     return failErrno(what);
   }
   return true;
@@ -168,19 +173,10 @@ namespace strata::runtime {
 Result<UniqueFd> mountDetachedLayers(const std::vector<std::string>& lowerDirs) {
   if (lowerDirs.size() < 2) return failInvalid("mount detached layers: fewer than two layers");
   const std::string what = "mount " + std::to_string(lowerDirs.size()) + " layers detached";
-  // An fs_context with the given lowers, created (the kernel has then checked every layer).
   auto create = [&](const std::vector<std::string>& lowers) -> Result<UniqueFd> {
-    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
-    if (!fs) return failErrno(what + ": fsopen");
-    for (const std::string& lower : lowers)
-      if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", lower.c_str(), 0) < 0)
-        return failErrno(what + ": lower layer `" + lower + "`");
-    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
-      int err = errno;
-      std::string log = detail::kernelLog(fs.get());
-      return std::unexpected(Error(err, what + (log.empty() ? "" : " (" + log + ")")));
-    }
-    return fs;
+    std::optional<UniqueFd> fs = TRY(detail::createOverlayContext({.lowerDirs = lowers}, what));
+    if (!fs) return failInvalid(what + ": this kernel's overlayfs has no lowerdir+");
+    return std::move(*fs);
   };
   UniqueFd fs = TRY(create(lowerDirs));
   UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
